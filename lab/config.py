@@ -1,0 +1,210 @@
+"""The lab's one typed configuration. Defaults follow the article; every value a workshop
+might change is a field, validated once, before anything is created."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+
+NODES = ("ha1", "ha2")  # the article's cluster nodes; node lines must equal `uname -n`
+NFS_SERVER = "nfsha"
+CLIENT = "ha3"
+ALL_HOSTS = (*NODES, NFS_SERVER, CLIENT)
+
+AUTH_METHODS = ("sha1", "md5", "crc")
+AUTO_FAILBACK = ("on", "off", "legacy")
+NFS_CLIENTS = ("auto", "kernel", "fuse")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+
+
+class ConfigError(ValueError):
+    """A configuration the lab refuses, with what was expected and what was given."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """heartbeat's timers, in seconds (keepalive may be fractional: heartbeat accepts `ms`)."""
+
+    keepalive: float
+    deadtime: float
+    warntime: float
+    initdead: float
+
+
+TIMINGS = {
+    # Listing 6 of the article.
+    "article": Timing(keepalive=2, deadtime=60, warntime=10, initdead=120),
+    # Sub-second heartbeats for tests and workshops; initdead below 10 s only makes heartbeat warn.
+    "fast": Timing(keepalive=0.2, deadtime=2, warntime=1, initdead=4),
+}
+
+
+def _secs(value: float) -> str:
+    """heartbeat's time syntax: whole seconds, or milliseconds with `ms`."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{int(round(value * 1000))}ms"
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    name: str = "halab"
+    timing: str = "article"
+    nfs_client: str = "auto"  # resolved to kernel or fuse by the lab before rendering
+    cluster: str = "ha"  # the cluster's name: the hostname of the VIP, shown in the pages
+    master: str = "ha1"  # the node named in haresources
+    lan_subnet: str = "172.29.80.0/24"
+    vip: str = "172.29.80.200"
+    serial_subnet: str = "172.29.81.0/24"
+    auth: str = "sha1"
+    auth_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    auto_failback: str = "on"
+    baud: int = 19200
+    udpport: int = 694
+    serial_port: int = 7000
+    local_port: int = 8080  # the cluster URL on the host's 127.0.0.1; 0 picks a free port
+
+    # ---- derived values -------------------------------------------------------------
+    @property
+    def times(self) -> Timing:
+        return TIMINGS[self.timing]
+
+    @property
+    def lan(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.lan_subnet)
+
+    @property
+    def lan_dynamic_range(self) -> ipaddress.IPv4Network:
+        """docker's ip-range: the lower half of the LAN. The VIP lives in the upper half."""
+        return next(self.lan.subnets(prefixlen_diff=1))
+
+    @property
+    def lan_gateway(self) -> str:
+        return str(self.lan.network_address + 1)
+
+    def lan_ip(self, host: str) -> str:
+        offsets = {"ha1": 11, "ha2": 12, NFS_SERVER: 20, CLIENT: 30}
+        return str(self.lan.network_address + offsets[host])
+
+    def serial_ip(self, node: str) -> str:
+        net = ipaddress.IPv4Network(self.serial_subnet)
+        return str(net.network_address + {"ha1": 11, "ha2": 12}[node])
+
+    @property
+    def prefixlen(self) -> int:
+        return self.lan.prefixlen
+
+    def peer(self, node: str) -> str:
+        return NODES[1] if node == NODES[0] else NODES[0]
+
+    @property
+    def backup(self) -> str:
+        return self.peer(self.master)
+
+    def container_name(self, host: str) -> str:
+        return f"{self.name}-{host}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.vip}/"
+
+    # ---- (de)serialisation: the config travels as a label on the lab's LAN -----------
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "LabConfig":
+        return cls(**json.loads(text))
+
+    def with_(self, **changes: object) -> "LabConfig":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    # ---- validation -----------------------------------------------------------------
+    def validate(self) -> "LabConfig":
+        """Raise ConfigError naming every problem; return self when the config is sound."""
+        problems: list[str] = []
+
+        if not NAME_RE.match(self.name):
+            problems.append(
+                f"lab name {self.name!r}: expected a lowercase letter then up to 30 of [a-z0-9-] "
+                "(it prefixes container, network and volume names)"
+            )
+        if self.timing not in TIMINGS:
+            problems.append(f"timing {self.timing!r}: expected one of {', '.join(TIMINGS)}")
+        else:
+            problems += check_timing(self.times)
+        if self.nfs_client not in NFS_CLIENTS:
+            problems.append(f"nfs client {self.nfs_client!r}: expected one of {', '.join(NFS_CLIENTS)}")
+        if self.master not in NODES:
+            problems.append(f"master node {self.master!r}: unknown node, expected one of {', '.join(NODES)}")
+        if self.auth not in AUTH_METHODS:
+            problems.append(f"auth {self.auth!r}: expected one of {', '.join(AUTH_METHODS)}")
+        if self.auth != "crc" and not re.fullmatch(r"[A-Za-z0-9._-]{8,}", self.auth_key):
+            problems.append("auth key: expected at least 8 characters of [A-Za-z0-9._-]")
+        if self.auto_failback not in AUTO_FAILBACK:
+            problems.append(f"auto_failback {self.auto_failback!r}: expected one of {', '.join(AUTO_FAILBACK)}")
+        if not re.fullmatch(r"[a-z][a-z0-9.-]*", self.cluster):
+            problems.append(f"cluster name {self.cluster!r}: expected a hostname")
+        for what, port, low in (("udpport", self.udpport, 1), ("serial port", self.serial_port, 1),
+                                ("local port", self.local_port, 0)):
+            if not low <= port <= 65535:
+                problems.append(f"{what} {port}: expected {low}..65535")
+        problems += self._check_addresses()
+        if problems:
+            raise ConfigError("invalid lab configuration:\n  - " + "\n  - ".join(problems))
+        return self
+
+    def _check_addresses(self) -> list[str]:
+        try:
+            lan = ipaddress.IPv4Network(self.lan_subnet)
+            serial = ipaddress.IPv4Network(self.serial_subnet)
+        except ValueError as exc:
+            return [f"subnet: {exc} (expected an IPv4 network such as 172.29.80.0/24)"]
+        problems = []
+        if not 16 <= lan.prefixlen <= 28:
+            problems.append(f"LAN subnet {lan}: expected a prefix between /16 and /28")
+        if lan.overlaps(serial):
+            problems.append(f"serial subnet {serial} overlaps the LAN {lan}: the cable must not ride on the LAN")
+        try:
+            vip = ipaddress.IPv4Address(self.vip)
+        except ValueError:
+            return problems + [f"VIP {self.vip!r}: expected an IPv4 address"]
+        if vip not in lan:
+            problems.append(f"VIP {vip}: outside the LAN subnet {lan}; clients on the LAN could not reach it")
+        elif vip in self.lan_dynamic_range:
+            problems.append(
+                f"VIP {vip}: inside docker's dynamic range {self.lan_dynamic_range}; docker could hand it "
+                f"to a container. Pick an address in the upper half of {lan}"
+            )
+        elif vip in (lan.network_address, lan.broadcast_address):
+            problems.append(f"VIP {vip}: the network or broadcast address of {lan}")
+        return problems
+
+
+def check_timing(t: Timing) -> list[str]:
+    """heartbeat's own rules for ha.cf timers, checked before heartbeat refuses them."""
+    problems = []
+    if t.keepalive <= 0:
+        problems.append(f"keepalive {t.keepalive}: expected a positive time")
+    if t.deadtime <= 2 * t.keepalive:
+        problems.append(
+            f"deadtime {_secs(t.deadtime)} must be above 2 x keepalive ({_secs(2 * t.keepalive)}); "
+            "heartbeat refuses to start otherwise"
+        )
+    if t.initdead < t.deadtime:
+        problems.append(f"initdead {_secs(t.initdead)} must be at least deadtime ({_secs(t.deadtime)})")
+    if not t.keepalive <= t.warntime <= t.deadtime:
+        problems.append(
+            f"warntime {_secs(t.warntime)}: expected between keepalive ({_secs(t.keepalive)}) "
+            f"and deadtime ({_secs(t.deadtime)})"
+        )
+    return problems
+
+
+def check_node(name: str, allowed: tuple[str, ...] = ALL_HOSTS) -> str:
+    if name not in allowed:
+        raise ConfigError(f"unknown node {name!r}: expected one of {', '.join(allowed)}")
+    return name

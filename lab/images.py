@@ -1,0 +1,173 @@
+"""The lab's images: a Debian bookworm base (pulled, or bootstrapped when there is no registry)
+and the node, nfs and client images built from images/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import docker
+import docker.errors
+
+from .labels import APP, LABEL_APP, LABEL_CONTEXT, LABEL_ROLE
+
+IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+UPSTREAM_BASE = "debian:bookworm-slim"
+BOOTSTRAP_BASE = "heartbeat-lab/base:bookworm"
+IMAGE_PREFIX = "heartbeat-lab/"
+LAB_IMAGES = ("node", "nfs", "client")
+DEBIAN_MIRROR = os.environ.get("LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+
+Say = Callable[[str], None]
+
+
+def image_name(kind: str) -> str:
+    return f"{IMAGE_PREFIX}{kind}:latest"
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class ImageError(RuntimeError):
+    pass
+
+
+def _have(client: docker.DockerClient, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def ensure_base(client: docker.DockerClient, say: Say = _say) -> str:
+    """Return a bookworm base image reference, bootstrapping one if none can be found or pulled."""
+    wanted = os.environ.get("BASE_IMAGE", UPSTREAM_BASE)
+    if _have(client, wanted):
+        return wanted
+    if _have(client, BOOTSTRAP_BASE):
+        return BOOTSTRAP_BASE
+    try:
+        say(f"base: pulling {wanted} ...")
+        client.images.pull(wanted)
+        return wanted
+    except docker.errors.APIError as exc:
+        say(f"base: cannot pull {wanted} ({str(exc).splitlines()[0][:120]}); bootstrapping one")
+    bootstrap_base(client, say)
+    return BOOTSTRAP_BASE
+
+
+def bootstrap_base(client: docker.DockerClient, say: Say = _say) -> None:
+    """debootstrap a minimal bookworm into a temporary folder and `docker import` it."""
+    if os.geteuid() != 0:
+        raise ImageError(
+            "the base image must be bootstrapped (no registry reachable) and debootstrap needs root; "
+            "run the build as root, or load a debian:bookworm-slim image first"
+        )
+    if shutil.which("debootstrap") is None:
+        say("base: installing debootstrap (apt-get) ...")
+        _run(["apt-get", "install", "-y", "--no-install-recommends", "debootstrap"], "apt-get install debootstrap")
+    with tempfile.TemporaryDirectory(prefix="heartbeat-lab-base-") as tmp:
+        root = Path(tmp) / "rootfs"
+        say(f"base: debootstrap --variant=minbase bookworm from {DEBIAN_MIRROR} (about 30 s) ...")
+        t0 = time.monotonic()
+        _run(["debootstrap", "--variant=minbase", "bookworm", str(root), DEBIAN_MIRROR], "debootstrap")
+        (root / "etc/apt/sources.list").write_text(
+            f"deb {DEBIAN_MIRROR} bookworm main\n"
+            f"deb {DEBIAN_MIRROR} bookworm-updates main\n"
+            "deb http://deb.debian.org/debian-security bookworm-security main\n"
+        )
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for p in (root / junk).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        say(f"base: debootstrap done in {time.monotonic() - t0:.0f} s; importing as {BOOTSTRAP_BASE} ...")
+        tar_path = Path(tmp) / "rootfs.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            tar.add(root, arcname=".")
+        client.api.import_image_from_file(
+            str(tar_path),
+            repository=BOOTSTRAP_BASE.split(":")[0],
+            tag=BOOTSTRAP_BASE.split(":")[1],
+            changes=[f"LABEL {LABEL_APP}={APP} {LABEL_ROLE}=base", 'CMD ["bash"]'],
+        )
+        if not _have(client, BOOTSTRAP_BASE):
+            raise ImageError(f"docker import did not produce {BOOTSTRAP_BASE}")
+
+
+def _run(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+        raise ImageError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+
+
+def context_hash(kind: str, base_id: str) -> str:
+    """Hash of everything a build depends on: the context's files and the base image id."""
+    h = hashlib.sha256(base_id.encode())
+    ctx = IMAGES_DIR / kind
+    for path in sorted(p for p in ctx.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(ctx)).encode())
+        h.update(oct(path.stat().st_mode & 0o777).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_image(client: docker.DockerClient, kind: str, base: str, say: Say = _say, force: bool = False) -> str:
+    """Build images/<kind> unless an image built from the same inputs exists. Returns the tag."""
+    tag = image_name(kind)
+    digest = context_hash(kind, client.images.get(base).id)
+    if not force:
+        try:
+            existing = client.images.get(tag)
+            if existing.labels.get(LABEL_CONTEXT) == digest:
+                say(f"image {tag}: up to date")
+                return tag
+        except docker.errors.ImageNotFound:
+            pass
+    say(f"image {tag}: building from images/{kind} on {base} ...")
+    t0 = time.monotonic()
+    log: list[str] = []
+    stream = client.api.build(
+        path=str(IMAGES_DIR / kind),
+        tag=tag,
+        buildargs={"BASE_IMAGE": base},
+        labels={LABEL_APP: APP, LABEL_ROLE: f"image-{kind}", LABEL_CONTEXT: digest},
+        rm=True,
+        forcerm=True,
+        decode=True,
+    )
+    for chunk in stream:
+        if "error" in chunk:
+            tail = "\n".join(log[-20:])
+            raise ImageError(f"building {tag} failed: {chunk['error'].strip()}\n--- last build output ---\n{tail}")
+        line = chunk.get("stream", "").rstrip()
+        if line:
+            log.append(line)
+            if line.startswith("Step "):
+                say(f"  {kind}: {line[:150]}")
+    say(f"image {tag}: built in {time.monotonic() - t0:.0f} s")
+    return tag
+
+
+def ensure_images(client: docker.DockerClient | None = None, say: Say = _say, force: bool = False) -> dict[str, str]:
+    client = client or docker.from_env()
+    base = ensure_base(client, say)
+    return {kind: build_image(client, kind, base, say, force) for kind in LAB_IMAGES}
+
+
+def remove_images(client: docker.DockerClient | None = None, say: Say = _say) -> None:
+    """Remove every image the lab built or bootstrapped."""
+    client = client or docker.from_env()
+    for img in client.images.list(filters={"label": f"{LABEL_APP}={APP}"}):
+        say(f"removing image {', '.join(img.tags) or img.short_id}")
+        client.images.remove(img.id, force=True)
