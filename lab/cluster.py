@@ -237,9 +237,8 @@ class Lab:
             network=lan,
             networking_config={lan: EndpointConfig("1.41", ipv4_address=spec.addresses[LAN])},
             extra_hosts=spec.extra_hosts,
+            security_opt=list(spec.security_opt),
         )
-        if spec.devices and _apparmor_enabled():
-            kwargs["security_opt"] = ["apparmor:unconfined"]  # the default profile forbids FUSE mounts
         c = DockerContainer(spec.image).with_name(spec.name).with_kwargs(**kwargs)
         c.with_envs(**spec.env)
         for port, (host_ip, host_port) in spec.ports.items():
@@ -438,12 +437,6 @@ def _exists(collection, name: str) -> bool:  # type: ignore[no-untyped-def]
         return True
     except docker.errors.NotFound:
         return False
-
-
-def _apparmor_enabled() -> bool:
-    with contextlib.suppress(OSError):
-        return Path("/sys/module/apparmor/parameters/enabled").read_text().strip() == "Y"
-    return False
 
 
 @contextlib.contextmanager

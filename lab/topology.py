@@ -4,6 +4,7 @@ this one model, so they cannot drift apart."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class ContainerSpec:
     addresses: dict[str, str]  # network key -> IPv4 address; the LAN comes first (eth0)
     cap_add: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     ports: dict[int, tuple[str, int]] = field(default_factory=dict)  # container port -> (host ip, port)
     volumes: dict[str, str] = field(default_factory=dict)  # volume key -> mount point
@@ -84,6 +86,8 @@ def topology(cfg: LabConfig, nfs_client: str) -> Topology:
                 addresses={LAN: cfg.lan_ip(node), SERIAL: cfg.serial_ip(node)},
                 cap_add=NODE_CAPS,
                 devices=("/dev/fuse",) if nfs_client == "fuse" else (),
+                # AppArmor's docker-default profile forbids mounts, FUSE and NFS alike
+                security_opt=("apparmor:unconfined",) if apparmor_enabled() else (),
                 env={"SERIAL_PEER": cfg.serial_ip(cfg.peer(node)), "SERIAL_PORT": str(cfg.serial_port)},
                 extra_hosts=hosts,
             )
@@ -113,3 +117,9 @@ def topology(cfg: LabConfig, nfs_client: str) -> Topology:
         )
     )
     return Topology(networks=networks, containers=tuple(containers), volume_name=f"{cfg.name}-share")
+
+
+def apparmor_enabled() -> bool:
+    with contextlib.suppress(OSError):
+        return Path("/sys/module/apparmor/parameters/enabled").read_text().strip() == "Y"
+    return False

@@ -1,0 +1,50 @@
+# The heartbeat HA lab. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAB    := $(BIN)/lab
+# Extra options for `lab up`, e.g.  make lab-up LAB_ARGS="--timing fast --port 8081"
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv images lab-up lab-down lab-status compose test unit clean-images clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(STAMP) ## create .venv and install the lab into it
+
+images: $(STAMP) ## build the lab's images (bootstraps a Debian base when no registry is reachable)
+	$(LAB) images
+
+lab-up: images ## start the cluster (ha1, ha2, nfsha, ha3) and print its URLs
+	$(LAB) up $(LAB_ARGS)
+
+lab-down: $(STAMP) ## remove the cluster
+	$(LAB) down
+
+lab-status: $(STAMP) ## who serves the cluster URL, what each node holds
+	$(LAB) status
+
+compose: $(STAMP) ## write compose/project: the same lab as a docker compose (v2) project
+	$(LAB) compose --out compose/project $(LAB_ARGS)
+
+unit: $(STAMP) ## the fast tests (no containers)
+	$(BIN)/pytest -m 'not e2e' $(PYTEST_ARGS)
+
+test: images ## every test: unit, then end to end against a real cluster
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean-images: $(STAMP) ## remove the lab's images (the next build starts cold)
+	$(LAB) images --remove
+
+clean: ## remove the venv
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,76 @@
+"""Validation: every bad input gets one clear error that says what was expected."""
+
+import pytest
+
+from lab.config import TIMINGS, ConfigError, LabConfig, Timing, check_node, check_timing
+
+
+def problems(**changes: object) -> str:
+    with pytest.raises(ConfigError) as exc:
+        LabConfig().with_(**changes).validate()
+    return str(exc.value)
+
+
+def test_defaults_follow_the_article_and_are_valid():
+    cfg = LabConfig().validate()
+    assert cfg.times == Timing(keepalive=2, deadtime=60, warntime=10, initdead=120)
+    assert cfg.master == "ha1" and cfg.auto_failback == "on" and cfg.baud == 19200
+
+
+def test_fast_profile_is_sub_second_with_deadtime_of_one_to_two_seconds():
+    fast = TIMINGS["fast"]
+    assert fast.keepalive < 1 and 1 <= fast.deadtime <= 2
+    assert check_timing(fast) == []
+
+
+def test_deadtime_must_be_above_twice_keepalive():
+    msgs = check_timing(Timing(keepalive=1, deadtime=2, warntime=1, initdead=10))
+    assert any("deadtime 2 must be above 2 x keepalive (2)" in m for m in msgs)
+
+
+def test_initdead_below_deadtime_is_refused():
+    msgs = check_timing(Timing(keepalive=1, deadtime=10, warntime=5, initdead=5))
+    assert any("initdead 5 must be at least deadtime (10)" in m for m in msgs)
+
+
+def test_vip_outside_the_subnet_is_refused():
+    msg = problems(vip="10.1.2.3")
+    assert "VIP 10.1.2.3: outside the LAN subnet 172.29.80.0/24" in msg
+
+
+def test_vip_inside_dockers_dynamic_range_is_refused():
+    msg = problems(vip="172.29.80.50")
+    assert "inside docker's dynamic range 172.29.80.0/25" in msg
+
+
+def test_vip_that_is_not_an_address_is_refused():
+    assert "expected an IPv4 address" in problems(vip="ha")
+
+
+def test_unknown_master_node_is_refused():
+    assert "master node 'ha5': unknown node, expected one of ha1, ha2" in problems(master="ha5")
+
+
+def test_unknown_node_name_is_refused():
+    with pytest.raises(ConfigError, match="unknown node 'ha9'"):
+        check_node("ha9")
+    assert check_node("nfsha") == "nfsha"
+
+
+def test_bad_lab_name_timing_auth_and_failback_are_each_named():
+    msg = problems(name="Bad Name!", timing="slow", auth="rot13", auto_failback="maybe")
+    for expected in ("lab name 'Bad Name!'", "timing 'slow'", "auth 'rot13'", "auto_failback 'maybe'"):
+        assert expected in msg
+
+
+def test_serial_network_must_not_ride_on_the_lan():
+    assert "overlaps the LAN" in problems(serial_subnet="172.29.80.128/25")
+
+
+def test_config_round_trips_through_json():
+    cfg = LabConfig(name="x1", timing="fast", auth="md5")
+    assert LabConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_each_lab_gets_its_own_random_key():
+    assert LabConfig().auth_key != LabConfig().auth_key

@@ -1,0 +1,89 @@
+"""The rendered files are the article's listings, with the lab's values."""
+
+import os
+import stat
+
+from lab.config import LabConfig
+from lab.render import authkeys, ha_cf, haresources, hostname_text, index_text, page_text, render_tree, serving_node
+
+ARTICLE_DIRECTIVES = ["debugfile", "logfile", "logfacility", "keepalive", "deadtime", "warntime", "initdead",
+                      "baud", "serial", "auto_failback", "node", "node", "respawn"]
+
+
+def directives(text: str) -> list[tuple[str, str]]:
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, val = line.split(None, 1)
+            out.append((key, val.strip()))
+    return out
+
+
+def test_ha_cf_has_the_articles_directives_in_order_with_article_timing():
+    d = directives(ha_cf(LabConfig()))
+    keys = [k for k, _ in d]
+    assert [k for k in keys if k in ARTICLE_DIRECTIVES] == ARTICLE_DIRECTIVES
+    values = dict(d)
+    assert values["keepalive"] == "2" and values["deadtime"] == "60"
+    assert values["warntime"] == "10" and values["initdead"] == "120"
+    assert values["baud"] == "19200" and values["serial"] == "/dev/ttyS0"
+    assert values["auto_failback"] == "on" and values["crm"] == "no"
+    assert [v for k, v in d if k == "node"] == ["ha1", "ha2"]
+    assert values["respawn"] == "hacluster /usr/libexec/heartbeat/ipfail"
+
+
+def test_ha_cf_adds_an_ethernet_medium_and_puts_udpport_and_baud_before_the_media():
+    d = directives(ha_cf(LabConfig()))
+    keys = [k for k, _ in d]
+    assert [v for k, v in d if k == "ucast"] == ["eth0 172.29.80.11", "eth0 172.29.80.12"]
+    first_medium = min(keys.index("serial"), keys.index("ucast"))
+    assert keys.index("udpport") < first_medium and keys.index("baud") < first_medium
+
+
+def test_fast_timing_uses_milliseconds():
+    values = dict(directives(ha_cf(LabConfig(timing="fast"))))
+    assert values["keepalive"] == "200ms" and values["deadtime"] == "2"
+
+
+def test_haresources_is_the_articles_line_with_the_vip():
+    cfg = LabConfig()
+    assert haresources(cfg, "kernel").splitlines()[-1] == (
+        "ha1 IPaddr2::172.29.80.200/24/eth0 Filesystem::nfsha:/ha::/ha::nfs::rw,hard apache2"
+    )
+    assert haresources(cfg, "fuse").splitlines()[-1] == (
+        "ha1 IPaddr2::172.29.80.200/24/eth0 Filesystem::/net/nfsha/ha::/ha::fuse.nfs4fuse::rw,hard apache2"
+    )
+
+
+def test_authkeys_sha1_with_the_labs_key_and_crc_without_one():
+    cfg = LabConfig(auth_key="0123456789abcdef")
+    assert authkeys(cfg) == "auth 1\n1 sha1 0123456789abcdef\n"
+    assert authkeys(cfg.with_(auth="md5")) == "auth 1\n1 md5 0123456789abcdef\n"
+    assert authkeys(cfg.with_(auth="crc")) == "auth 1\n1 crc\n"
+
+
+def test_pages_say_the_articles_texts():
+    cfg = LabConfig()
+    assert index_text(cfg) == "Hello!!! I am being served from a High Availability Cluster ha"
+    assert hostname_text(cfg, "ha2") == (
+        "Hello!!! I am being served from a node ha2 in a High Availability Cluster ha"
+    )
+    assert serving_node("<html><body>\n" + hostname_text(cfg, "ha2") + "\n</body></html>") == "ha2"
+    assert serving_node("<html>It works!</html>") is None
+    assert page_text("<p>a\n <b>b</b></p>") == "a b"
+
+
+def test_render_tree_lays_out_the_articles_files(tmp_path):
+    cfg = LabConfig(timing="fast")
+    out = render_tree(cfg, "fuse", tmp_path)
+    for node in ("ha1", "ha2"):
+        etc = out[node] / "etc"
+        assert stat.S_IMODE(os.stat(etc / "authkeys").st_mode) == 0o600
+        assert (etc / "ha.cf").read_text() == ha_cf(cfg)
+        assert (etc / "haresources").read_text() == haresources(cfg, "fuse")
+        assert page_text((etc / "hostname.html").read_text()) == hostname_text(cfg, node)
+    share = out["nfsha"] / "share" / "www" / "html"
+    assert page_text((share / "index.html").read_text()) == index_text(cfg)
+    assert os.readlink(share / "hostname.html") == "/var/www/htmllocal/hostname.html"
+    assert stat.S_IMODE(os.stat(share).st_mode) == 0o775
+    assert "Protocols = 4;" in (out["nfsha"] / "etc" / "ganesha.conf").read_text()
