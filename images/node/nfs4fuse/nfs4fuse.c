@@ -23,6 +23,12 @@
  * who wrote a file, as with the kernel client.
  *
  * libnfs's synchronous API is not thread safe: FUSE runs single-threaded.
+ *
+ * Known limits of libnfs 4.0's NFSv4 support, worked around or passed on:
+ *   - WRITE above ~3900 bytes fails to encode: writes are split (WRITE_CHUNK);
+ *   - CREATE ignores the mode: it is set again after creating;
+ *   - chmod, chown and utimes on a directory fail (libnfs OPENs the path first,
+ *     and the server answers NFS4ERR_ISDIR): the error is returned as is.
  */
 #define FUSE_USE_VERSION 31
 
@@ -231,6 +237,8 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     rc = nfs_create(nfs, path, fi->flags, (int)(mode & 07777), &fh);
     if (rc < 0)
         return err(rc);
+    /* libnfs 4.0 creates NFSv4 files mode 0600 whatever it is asked: set the mode */
+    nfs_fchmod(nfs, fh, (int)(mode & 07777));
     fi->fh = (uint64_t)(uintptr_t)fh;
     return 0;
 }
@@ -242,11 +250,26 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
     return err(nfs_pread(nfs, (struct nfsfh *)(uintptr_t)fi->fh, (uint64_t)off, size, buf));
 }
 
+/* libnfs 4.0 cannot encode an NFSv4 WRITE much above 3900 bytes ("ZDR error: Failed to
+ * encode COMPOUND4args"), so writes go out in small pieces. */
+#define WRITE_CHUNK 2048
+
 static int op_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
+    struct nfsfh *fh = (struct nfsfh *)(uintptr_t)fi->fh;
+    size_t done = 0;
     (void)path;
     as_caller();
-    return err(nfs_pwrite(nfs, (struct nfsfh *)(uintptr_t)fi->fh, (uint64_t)off, size, buf));
+    while (done < size) {
+        size_t n = size - done < WRITE_CHUNK ? size - done : WRITE_CHUNK;
+        int rc = nfs_pwrite(nfs, fh, (uint64_t)off + done, n, buf + done);
+        if (rc < 0)
+            return done ? (int)done : err(rc);
+        if (rc == 0)
+            break;
+        done += (size_t)rc;
+    }
+    return (int)done;
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
