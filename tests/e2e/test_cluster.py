@@ -15,6 +15,7 @@ import requests
 from lab.cluster import Lab
 from lab.config import NODES
 from lab.render import hostname_text, index_text, page_text
+from lab.waiting import wait_until
 
 VIAS = ("vip", "local", "ha3")  # the host at the VIP, a browser at 127.0.0.1, the client node ha3
 
@@ -100,3 +101,23 @@ def test_the_articles_serial_test_both_ways_and_heartbeat_restarts_over_the_cabl
     # the cable survived both heartbeats closing and reopening it
     res = lab.run("ha1", ["cl_status", "hblinkstatus", "ha2", "/dev/ttyS0"])
     assert res.output.strip() == "up"
+
+
+def test_serial_cable_survives_a_restart_of_the_backup_node(lab: Lab):
+    lab.container("ha2").restart(timeout=20)
+    # after a restart the LAN must still be eth0: heartbeat and IPaddr2 are configured for it
+    lab_ip = lab.cfg.lan_ip("ha2")
+    wait_until("ha2's LAN address on eth0 after the restart",
+               lambda: (f" {lab_ip}/" in (out := lab.run("ha2", ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).output),
+                        out), timeout=30)
+    assert lab.who_serves() == "ha1"
+    lab.start_heartbeat("ha2")
+
+    def serial_link(node: str) -> tuple[bool, str]:
+        out = lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.peer(node), "/dev/ttyS0"]).output.strip()
+        return out == "up", out
+
+    for node in ("ha1", "ha2"):
+        wait_until(f"{node} to see the serial link up again", lambda: serial_link(node), timeout=lab.failover_bound())
+    assert lab.who_serves() == "ha1"
+    assert lab.node_state("ha2")["vip"] is False
