@@ -168,6 +168,10 @@ def ensure_images(client: docker.DockerClient | None = None, say: Say = _say, fo
 def remove_images(client: docker.DockerClient | None = None, say: Say = _say) -> None:
     """Remove every image the lab built or bootstrapped."""
     client = client or docker.from_env()
-    for img in client.images.list(filters={"label": f"{LABEL_APP}={APP}"}):
-        say(f"removing image {', '.join(img.tags) or img.short_id}")
-        client.images.remove(img.id, force=True)
+    # all=True: also the build stages (labelled in their Dockerfiles), not only tagged images
+    for img in client.images.list(all=True, filters={"label": f"{LABEL_APP}={APP}"}):
+        try:
+            client.images.remove(img.id, force=True)
+            say(f"removed image {', '.join(img.tags) or img.short_id}")
+        except docker.errors.NotFound:
+            pass  # went with an image removed before it
