@@ -69,6 +69,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true")
     p.add_argument("-n", "--lines", type=int, default=0, help="only the last N lines")
 
+    from .faults import FAULTS
+
+    p = sub.add_parser("fail", help="inject a fault: " + ", ".join(FAULTS),
+                       description="\n".join(f"{f.name:15} {f.help}" for f in FAULTS.values()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _name(p)
+    p.add_argument("fault", choices=sorted(FAULTS))
+    p.add_argument("node", nargs="?", choices=NODES, help="the node, for faults that take one")
+
+    p = sub.add_parser("heal", help="undo every fault and give the resources back to the master")
+    _name(p)
+
+    p = sub.add_parser("audit", help="exactly one node holds the VIP, /ha and Apache; no ownership errors in ha-log")
+    _name(p)
+
     p = sub.add_parser("images", help="build the lab's images (skipped when nothing changed)")
     p.add_argument("--force", action="store_true", help="rebuild even if up to date")
     p.add_argument("--remove", action="store_true", help="remove the lab's images instead")
@@ -119,6 +134,8 @@ def cmd_status(a: argparse.Namespace) -> int:
     for node, s in st["nodes"].items():
         print(f"  {node:6} {s['container']:10} {yn[s['heartbeat']]:10} {yn[s['vip']]:5} "
               f"{yn[s['mounted']]:5} {yn[s['apache']]}")
+    for problem in st["problems"]:
+        print(f"  PROBLEM: {problem}")
     return 0
 
 
@@ -154,6 +171,32 @@ def cmd_logs(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fail(a: argparse.Namespace) -> int:
+    from .faults import inject
+
+    lab = Lab.attach(a.name)
+    inject(lab, a.fault, a.node)
+    print(f"fault {a.fault}{' on ' + a.node if a.node else ''} in place; `lab status` to watch, `lab heal` to undo")
+    return 0
+
+
+def cmd_heal(a: argparse.Namespace) -> int:
+    from .faults import heal
+
+    lab = Lab.attach(a.name)
+    heal(lab)
+    print(f"healed: {lab.cfg.master} serves again")
+    return 0
+
+
+def cmd_audit(a: argparse.Namespace) -> int:
+    from .audit import audit
+
+    result = audit(Lab.attach(a.name))
+    print(result.report())
+    return 0 if result.ok else 1
+
+
 def cmd_images(a: argparse.Namespace) -> int:
     client = docker_client()
     if a.remove:
@@ -174,7 +217,7 @@ def cmd_compose(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "shell": cmd_shell, "logs": cmd_logs,
-            "images": cmd_images, "compose": cmd_compose}
+            "fail": cmd_fail, "heal": cmd_heal, "audit": cmd_audit, "images": cmd_images, "compose": cmd_compose}
 
 
 def main(argv: list[str] | None = None) -> int:

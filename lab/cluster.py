@@ -27,8 +27,8 @@ from testcontainers.core.network import Network  # noqa: E402
 from . import images  # noqa: E402
 from .config import CLIENT, NFS_SERVER, NODES, ConfigError, LabConfig, check_node  # noqa: E402
 from .labels import LABEL_LAB, lab_filter, lab_labels  # noqa: E402
-from .node import Result, run, sh  # noqa: E402
-from .render import render_tree, serving_node  # noqa: E402
+from .node import Result, put_file, run, sh  # noqa: E402
+from .render import authkeys, ha_cf, render_tree, serving_node  # noqa: E402
 from .topology import LAN, SERIAL, SHARE, ContainerSpec, NetworkSpec, topology  # noqa: E402
 from .waiting import WaitTimeout, wait_until  # noqa: E402
 
@@ -36,6 +36,7 @@ testcontainers_config.ryuk_disabled = True
 
 LABEL_CONFIG = "io.heartbeat-lab.config"
 SERIAL_TEST_TEXT = "Serial Connection test"
+AUTOSTART_MARK = "/var/lib/heartbeat/lab-autostart"  # node-init starts heartbeat at boot if present
 Say = Callable[[str], None]
 
 
@@ -184,21 +185,24 @@ class Lab:
                 self.client.volumes.create(self.topo.volume_name, labels=lab_labels(self.cfg.name, SHARE))
                 step = "start the NFS server (nfsha)"
                 self._start(self.topo.container(NFS_SERVER), rendered.get(NFS_SERVER))
-                self._wait_nfs()
+                self.wait_nfs()
                 step = "start the nodes ha1 and ha2"
                 for node in NODES:
                     self._start(self.topo.container(node), rendered[node])
                 for node in NODES:
-                    self._wait_serial_port(node)
+                    self.wait_node_ready(node)
             step = "test the serial cable (the article's cat/echo test)"
             for sender, receiver in ((NODES[1], NODES[0]), (NODES[0], NODES[1])):
                 self.serial_test(sender, receiver)
             self.say("serial cable: ok, both directions")
+            step = "start the client (ha3)"
+            # before heartbeat: ha3 is the ping node ipfail watches
+            self._start(self.topo.container(CLIENT), None)
             step = f"start heartbeat on the master ({self.cfg.master}), then on the backup ({self.cfg.backup})"
             self.start_heartbeat(self.cfg.master)
             self.start_heartbeat(self.cfg.backup)
-            step = "start the client (ha3)"
-            self._start(self.topo.container(CLIENT), None)
+            for node in NODES:  # from now on heartbeat starts at boot, like an enabled service
+                self.run(node, ["touch", AUTOSTART_MARK], check=True)
             step = f"wait until {self.cfg.master} serves the cluster URL"
             self.wait_serving(self.cfg.master, timeout=self.failover_bound() + 60)
         except BaseException as exc:
@@ -256,7 +260,7 @@ class Lab:
                 self.client.networks.get(self.topo.network(key).name).connect(container, ipv4_address=ip)
         return container
 
-    def _wait_nfs(self) -> None:
+    def wait_nfs(self) -> None:
         c = self.container(NFS_SERVER)
 
         def ready() -> tuple[bool, str]:
@@ -269,13 +273,27 @@ class Lab:
         self.say("waiting for nfs-ganesha on nfsha ...")
         wait_until("nfs-ganesha to initialise on nfsha", ready, timeout=60, interval=0.3)
 
-    def _wait_serial_port(self, node: str) -> None:
-        script = f"test -e /dev/ttyS0 && ip -4 -o addr show | grep -q ' {self.cfg.serial_ip(node)}/'"
+    def wait_node_ready(self, node: str) -> None:
+        """The node booted: its serial port exists and both its addresses are up, the LAN on eth0."""
+        script = (f"test -e /dev/ttyS0 && ip -4 -o addr show dev eth0 | grep -q ' {self.cfg.lan_ip(node)}/' "
+                  f"&& ip -4 -o addr show | grep -q ' {self.cfg.serial_ip(node)}/'")
         wait_until(
-            f"/dev/ttyS0 and the serial network on {node}",
-            lambda: (self.sh(node, script, timeout=5).ok, "no /dev/ttyS0 or no serial address yet"),
+            f"{node} to boot (/dev/ttyS0, LAN address on eth0, serial network)",
+            lambda: (self.sh(node, script, timeout=5).ok, "not yet"),
             timeout=30,
         )
+
+    def wait_container(self, host: str, status: str, timeout: float = 30) -> None:
+        c = self.container(host)
+
+        def check() -> tuple[bool, str]:
+            c.reload()
+            return c.status == status, c.status
+
+        wait_until(f"container {c.name} to be {status}", check, timeout=timeout)
+
+    def wait_until_true(self, what: str, predicate: Callable[[], bool], timeout: float) -> None:
+        wait_until(what, lambda: (predicate(), "not yet"), timeout=timeout)
 
     def _failure_log(self, step: str) -> str:
         """The tail of the log that explains a failed step."""
@@ -317,13 +335,39 @@ class Lab:
 
     def start_heartbeat(self, node: str) -> None:
         check_node(node, NODES)
+        if self.heartbeat_running(node):
+            return
         self.say(f"{node}: /etc/init.d/heartbeat start")
         self.run(node, ["/etc/init.d/heartbeat", "start"], timeout=60, check=True)
+
+    def in_transition(self, node: str) -> bool:
+        """heartbeat is acquiring or releasing resources on the node right now."""
+        return self.run(node, ["pgrep", "-f", "[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource"],
+                        timeout=10).ok
+
+    def heartbeat_running(self, node: str) -> bool:
+        return self.run(node, ["pgrep", "-f", "^heartbeat: master control"], timeout=10).ok
 
     def stop_heartbeat(self, node: str) -> None:
         check_node(node, NODES)
         self.say(f"{node}: /etc/init.d/heartbeat stop")
         self.run(node, ["/etc/init.d/heartbeat", "stop"], timeout=120, check=True)
+
+    def reconfigure(self, **changes: object) -> None:
+        """Change heartbeat's configuration (timing, auto_failback, auth ...) on a running lab:
+        render ha.cf and authkeys again, install them on both nodes and restart heartbeat in the
+        article's order (backup and master stopped, then master and backup started)."""
+        cfg = self.cfg.with_(**changes).validate()
+        self.say("reconfigure: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+        for node in (self.cfg.backup, self.cfg.master):
+            self.stop_heartbeat(node)
+        self.cfg = cfg
+        for node in NODES:
+            put_file(self.container(node), "/etc/ha.d/ha.cf", ha_cf(cfg).encode(), 0o644)
+            put_file(self.container(node), "/etc/ha.d/authkeys", authkeys(cfg).encode(), 0o600)
+        for node in (cfg.master, cfg.backup):
+            self.start_heartbeat(node)
+        self.wait_serving(cfg.master, timeout=self.failover_bound() + cfg.times.initdead)
 
     def failover_bound(self) -> float:
         """How long a takeover may take under this timing: deadtime, plus time to stop and start resources."""
@@ -386,15 +430,69 @@ class Lab:
         return state
 
     def status(self) -> dict:
+        nodes = {n: self.node_state(n) for n in NODES}
+        serving = self.who_serves()
         return {
             "name": self.cfg.name,
             "timing": self.cfg.timing,
             "nfs_client": self.cfg.nfs_client,
             "url": self.cfg.url,
             "local_url": self.local_url(),
-            "serving": self.who_serves(),
-            "nodes": {n: self.node_state(n) for n in NODES},
+            "serving": serving,
+            "nodes": nodes,
+            "problems": self._problems(nodes, serving),
         }
+
+    @staticmethod
+    def _problems(nodes: dict, serving: str | None) -> list[str]:
+        """Where what heartbeat holds and what a client sees disagree."""
+        problems = []
+        holders = [n for n, st in nodes.items() if st["vip"]]
+        if len(holders) > 1:
+            problems.append(f"split brain: {' and '.join(holders)} both hold the VIP")
+        for n, st in nodes.items():
+            if st["vip"] and st["heartbeat"] and not st["apache"]:
+                problems.append(
+                    f"{n} holds the VIP but Apache is not running: heartbeat (haresources mode monitors "
+                    f"nothing) still counts {n} active while the cluster URL fails"
+                )
+            if st["vip"] and not st["mounted"]:
+                problems.append(f"{n} holds the VIP but /ha is not mounted")
+        if not holders:
+            problems.append("no node holds the VIP: the cluster URL is down")
+        elif serving is None:
+            problems.append(f"the cluster URL does not answer although {' and '.join(holders)} holds the VIP")
+        return problems
+
+    def restore_owner(self, timeout: float | None = None) -> None:
+        """Bring the resources back to the master, everything on it and nothing on the backup.
+        heartbeat settles first (a healed split brain restarts both nodes' resources); then
+        hb_takeover on the master if the backup holds them, and Apache started again where a
+        fault killed it (haresources mode monitors nothing, so heartbeat never will)."""
+        from .audit import audit
+        from .faults import HB_TAKEOVER
+
+        master, backup = self.cfg.master, self.cfg.backup
+        timeout = timeout or 3 * self.failover_bound() + self.cfg.times.initdead
+        deadline = time.monotonic() + timeout
+        took_over = apache_started = False
+        while True:
+            a = audit(self)
+            if (a.owner == master and not a.unreachable and self.who_serves() == master
+                    and not any(self.in_transition(n) for n in NODES)):
+                return
+            held = a.owners
+            if held["vip"] == [master] and held["mounted"] == [master] and not held["apache"] and not apache_started:
+                self.run(master, ["/etc/init.d/apache2", "start"], check=True)
+                apache_started = True
+            elif a.owner == backup and not took_over and self.heartbeat_running(master):
+                self.say(f"{master}: hb_takeover (give the resources back to the master)")
+                self.run(master, [HB_TAKEOVER], check=True)
+                took_over = True
+            if time.monotonic() > deadline:
+                raise LabError(f"could not bring the resources back to {master} within {timeout:.0f} s:\n"
+                               f"{a.report()}")
+            time.sleep(0.5)
 
     def ha_log(self, node: str, lines: int | None = None) -> str:
         cmd = ["tail", "-n", str(lines), "/var/log/ha-log"] if lines else ["cat", "/var/log/ha-log"]

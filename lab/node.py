@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+import time
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from docker.models.containers import Container
 
@@ -38,3 +42,16 @@ def run(container: Container, argv: list[str], timeout: float | None = 30, check
 def sh(container: Container, script: str, timeout: float | None = 30, check: bool = False) -> Result:
     """Run a shell script (for pipes and redirections, e.g. the article's `cat < /dev/ttyS0`)."""
     return run(container, ["bash", "-c", script], timeout=timeout, check=check)
+
+
+def put_file(container: Container, path: str, data: bytes, mode: int = 0o644) -> None:
+    """Write a file into the container's own filesystem (not through a mount made inside it,
+    such as /ha: docker writes beside those)."""
+    p = PurePosixPath(path)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(p.name)
+        info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    if not container.put_archive(str(p.parent), buf.getvalue()):
+        raise CommandError(f"could not write {path} into {container.name}")

@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from .config import NFS_SERVER, NODES, LabConfig, _secs
+from .config import CLIENT, NFS_SERVER, NODES, LabConfig, _secs
 
 # The share as each NFS client names it in haresources. The kernel client takes the article's
 # nfsha:/ha. For nfs4fuse the Filesystem agent would take a fuse source that is not an existing
@@ -58,6 +58,9 @@ auto_failback {cfg.auto_failback}
 {nodes}
 #	haresources mode (heartbeat v1 style), not the CRM/pacemaker
 crm	no
+#	Treats as a pseudo-cluster-member: the client ha3.
+#	Used together with ipfail below: the node that loses sight of it hands over.
+ping	{cfg.lan_ip(CLIENT)}
 #	Processes started and stopped with heartbeat.  Restarted unless
 #		they exit with rc=100
 apiauth	ipfail	gid=haclient uid=hacluster

@@ -15,10 +15,15 @@
  * lab's haresources names the share as /net/nfsha/ha, a directory in the image.
  *
  * NFS semantics kept on purpose:
- *   hard (default)  an unreachable server makes calls wait and retry forever,
- *                   like the kernel's hard mount: readers hang, nothing fails.
+ *   hard (default)  when the server goes away, calls wait and reconnect for as long
+ *                   as it takes, like the kernel's hard mount: readers hang, nothing
+ *                   fails, and they carry on when the server is back. Open files are
+ *                   opened again by path on the new connection.
  *   soft            calls give up after timeo (tenths of a second, default 100)
  *                   and return EIO.
+ *   caching         like the kernel client's attribute cache (acdirmin 30 s) and
+ *                   close-to-open consistency: names, attributes and symlinks are
+ *                   cached for 30 s, file data is read again at every open.
  * Every request runs with the caller's uid/gid (AUTH_SYS), so the server sees
  * who wrote a file, as with the kernel client.
  *
@@ -42,6 +47,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nfsc/libnfs.h>
@@ -56,6 +63,16 @@ struct options {
 
 static struct options opts = {.timeo = 100};
 static struct nfs_context *nfs;
+static char *server, *export_path;
+static unsigned generation; /* bumped at every reconnect: older file handles are stale */
+
+/* An open file: the libnfs handle, and what is needed to open it again after a reconnect. */
+struct handle {
+    struct nfsfh *fh;
+    char *path;
+    int flags;
+    unsigned gen;
+};
 
 enum { KEY_HARD, KEY_SOFT, KEY_DROP, KEY_VERSION, KEY_HELP };
 
@@ -90,7 +107,6 @@ static void usage(const char *prog)
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     (void)data;
-    (void)outargs;
     switch (key) {
     case FUSE_OPT_KEY_NONOPT:
         if (opts.source == NULL) {
@@ -107,7 +123,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     case KEY_DROP:
         return 0;
     case KEY_VERSION:
-        printf("nfs4fuse 1.0 (libnfs, NFSv4)\n");
+        printf("nfs4fuse 1.1 (libnfs, NFSv4)\n");
         exit(0);
     case KEY_HELP:
         usage(outargs->argv[0]);
@@ -121,18 +137,163 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 static void as_caller(void)
 {
     struct fuse_context *ctx = fuse_get_context();
-    if (ctx) {
+    if (ctx && nfs) {
         nfs_set_uid(nfs, (int)ctx->uid);
         nfs_set_gid(nfs, (int)ctx->gid);
     }
 }
 
-static int err(int rc)
+static struct nfs_context *connect_server(void)
 {
-    /* libnfs's sync calls return -errno; anything else unexpected is an I/O error */
-    if (rc >= 0)
-        return rc;
-    return rc < -4095 ? -EIO : rc;
+    struct nfs_context *ctx = nfs_init_context();
+    if (ctx == NULL)
+        return NULL;
+    nfs_set_version(ctx, NFS_V4);
+    if (opts.soft)
+        nfs_set_timeout(ctx, (int)opts.timeo * 100);
+    if (nfs_mount(ctx, server, export_path) != 0) {
+        syslog(LOG_WARNING, "nfs4fuse: server %s not responding: %s", server, nfs_get_error(ctx));
+        nfs_destroy_context(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* The connection broke: make a new one. hard: wait as long as it takes; soft: give up
+ * after timeo. Returns 0 when connected again. */
+static int reconnect(void)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (nfs) {
+        nfs_destroy_context(nfs);
+        nfs = NULL;
+    }
+    for (;;) {
+        nfs = connect_server();
+        if (nfs) {
+            generation++;
+            syslog(LOG_NOTICE, "nfs4fuse: server %s OK", server);
+            as_caller();
+            return 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (opts.soft && (now.tv_sec - start.tv_sec) * 10 >= (long)opts.timeo)
+            return -1;
+        sleep(1);
+    }
+}
+
+/* Errors that are answers from a working server, not a broken connection. EPERM is
+ * not among them: libnfs also returns -1 when its transport fails. */
+static int is_answer(int rc)
+{
+    switch (-rc) {
+    case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case EACCES: case ENOTEMPTY:
+    case EINVAL: case ENAMETOOLONG: case EROFS: case ENOSPC: case EDQUOT: case EXDEV:
+    case ELOOP: case EFBIG: case EBADF: case EOPNOTSUPP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Is the server unreachable? Ask it something trivial. */
+static int server_gone(void)
+{
+    struct nfs_stat_64 st;
+    return nfs == NULL || nfs_stat64(nfs, "/", &st) < 0;
+}
+
+/* Evaluate an NFS call. When it fails with something that is not a plain answer:
+ * if the server is gone, reconnect (hard: as long as it takes) and call again; if the
+ * server is there, the session's state may be stale (a restarted server forgot our
+ * client id: libnfs says ERANGE), so reconnect once and call again. The expression is
+ * evaluated anew each time, so file handles are refreshed. */
+#define NFS_CALL(expr)                                                                             \
+    ({                                                                                             \
+        int rc_, fresh_session_ = 0;                                                               \
+        as_caller();                                                                               \
+        for (;;) {                                                                                 \
+            rc_ = nfs ? (expr) : -EIO;                                                             \
+            if (rc_ >= 0 || is_answer(rc_))                                                        \
+                break;                                                                             \
+            if (!server_gone()) {                                                                  \
+                if (fresh_session_)                                                                \
+                    break;                                                                         \
+                fresh_session_ = 1;                                                                \
+            }                                                                                      \
+            if (reconnect() != 0) {                                                                \
+                rc_ = -EIO;                                                                        \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+        rc_ < -4095 ? -EIO : rc_;                                                                  \
+    })
+
+/* The libnfs handle of an open file, opened again if the connection was replaced. */
+static int fresh(struct handle *h, struct nfsfh **fh)
+{
+    if (h->gen != generation) {
+        int rc = nfs_open(nfs, h->path, h->flags & ~(O_CREAT | O_EXCL | O_TRUNC), &h->fh);
+        if (rc < 0)
+            return rc;
+        h->gen = generation;
+    }
+    *fh = h->fh;
+    return 0;
+}
+
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+    return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static int fh_pread(struct handle *h, char *buf, size_t size, off_t off)
+{
+    struct nfsfh *fh;
+    int rc = fresh(h, &fh);
+    return rc < 0 ? rc : nfs_pread(nfs, fh, (uint64_t)off, size, buf);
+}
+
+static int fh_pwrite(struct handle *h, const char *buf, size_t size, off_t off)
+{
+    struct nfsfh *fh;
+    int rc = fresh(h, &fh);
+    return rc < 0 ? rc : nfs_pwrite(nfs, fh, (uint64_t)off, size, buf);
+}
+
+static int fh_fstat(struct handle *h, struct nfs_stat_64 *st)
+{
+    struct nfsfh *fh;
+    int rc = fresh(h, &fh);
+    return rc < 0 ? rc : nfs_fstat64(nfs, fh, st);
+}
+
+static int fh_fsync(struct handle *h)
+{
+    struct nfsfh *fh;
+    int rc = fresh(h, &fh);
+    return rc < 0 ? rc : nfs_fsync(nfs, fh);
+}
+
+static int fh_ftruncate(struct handle *h, off_t size)
+{
+    struct nfsfh *fh;
+    int rc = fresh(h, &fh);
+    return rc < 0 ? rc : nfs_ftruncate(nfs, fh, (uint64_t)size);
+}
+
+static struct handle *new_handle(struct nfsfh *fh, const char *path, int flags)
+{
+    struct handle *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    h->fh = fh;
+    h->path = strdup(path);
+    h->flags = flags;
+    h->gen = generation;
+    return h;
 }
 
 static void to_stat(const struct nfs_stat_64 *n, struct stat *st)
@@ -158,12 +319,14 @@ static void to_stat(const struct nfs_stat_64 *n, struct stat *st)
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-    (void)conn;
-    /* Short attribute caching: after a failover the other node must see fresh data. */
-    cfg->attr_timeout = 1.0;
-    cfg->entry_timeout = 1.0;
+    /* The kernel NFS client's defaults: attributes and names cached 30 s (acdirmin),
+     * symlinks cached, file data read again at every open (close-to-open; no keep_cache). */
+    cfg->attr_timeout = 30.0;
+    cfg->entry_timeout = 30.0;
     cfg->negative_timeout = 0.0;
     cfg->use_ino = 1;
+    if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+        conn->want |= FUSE_CAP_CACHE_SYMLINKS;
     return NULL;
 }
 
@@ -171,13 +334,12 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 {
     struct nfs_stat_64 n;
     int rc;
-    as_caller();
     if (fi && fi->fh)
-        rc = nfs_fstat64(nfs, (struct nfsfh *)(uintptr_t)fi->fh, &n);
+        rc = NFS_CALL(fh_fstat(handle_of(fi), &n));
     else
-        rc = nfs_lstat64(nfs, path, &n);
+        rc = NFS_CALL(nfs_lstat64(nfs, path, &n));
     if (rc < 0)
-        return err(rc);
+        return rc;
     to_stat(&n, st);
     return 0;
 }
@@ -185,25 +347,18 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 static int op_readlink(const char *path, char *buf, size_t size)
 {
     int rc;
-    as_caller();
     memset(buf, 0, size);
-    rc = nfs_readlink(nfs, path, buf, (int)size - 1);
-    return rc < 0 ? err(rc) : 0;
+    rc = NFS_CALL(nfs_readlink(nfs, path, buf, (int)size - 1));
+    return rc < 0 ? rc : 0;
 }
 
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off, struct fuse_file_info *fi,
-                      enum fuse_readdir_flags flags)
+static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler)
 {
     struct nfsdir *dir;
     struct nfsdirent *ent;
-    int rc;
-    (void)off;
-    (void)fi;
-    (void)flags;
-    as_caller();
-    rc = nfs_opendir(nfs, path, &dir);
+    int rc = nfs_opendir(nfs, path, &dir);
     if (rc < 0)
-        return err(rc);
+        return rc;
     /* NFSv4 READDIR never returns . and .. */
     filler(buf, ".", NULL, 0, 0);
     filler(buf, "..", NULL, 0, 0);
@@ -217,37 +372,51 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     return 0;
 }
 
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off, struct fuse_file_info *fi,
+                      enum fuse_readdir_flags flags)
+{
+    (void)off;
+    (void)fi;
+    (void)flags;
+    return NFS_CALL(list_dir(path, buf, filler));
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
     struct nfsfh *fh;
-    int rc;
-    as_caller();
-    rc = nfs_open(nfs, path, fi->flags & ~(O_CREAT | O_EXCL), &fh);
+    struct handle *h;
+    int rc = NFS_CALL(nfs_open(nfs, path, fi->flags & ~(O_CREAT | O_EXCL), &fh));
     if (rc < 0)
-        return err(rc);
-    fi->fh = (uint64_t)(uintptr_t)fh;
+        return rc;
+    if ((h = new_handle(fh, path, fi->flags)) == NULL) {
+        nfs_close(nfs, fh);
+        return -ENOMEM;
+    }
+    fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
 }
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     struct nfsfh *fh;
-    int rc;
-    as_caller();
-    rc = nfs_create(nfs, path, fi->flags, (int)(mode & 07777), &fh);
+    struct handle *h;
+    int rc = NFS_CALL(nfs_create(nfs, path, fi->flags, (int)(mode & 07777), &fh));
     if (rc < 0)
-        return err(rc);
+        return rc;
     /* libnfs 4.0 creates NFSv4 files mode 0600 whatever it is asked: set the mode */
     nfs_fchmod(nfs, fh, (int)(mode & 07777));
-    fi->fh = (uint64_t)(uintptr_t)fh;
+    if ((h = new_handle(fh, path, fi->flags)) == NULL) {
+        nfs_close(nfs, fh);
+        return -ENOMEM;
+    }
+    fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
 }
 
 static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     (void)path;
-    as_caller();
-    return err(nfs_pread(nfs, (struct nfsfh *)(uintptr_t)fi->fh, (uint64_t)off, size, buf));
+    return NFS_CALL(fh_pread(handle_of(fi), buf, size, off));
 }
 
 /* libnfs 4.0 cannot encode an NFSv4 WRITE much above 3900 bytes ("ZDR error: Failed to
@@ -256,15 +425,14 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
 
 static int op_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-    struct nfsfh *fh = (struct nfsfh *)(uintptr_t)fi->fh;
+    struct handle *h = handle_of(fi);
     size_t done = 0;
     (void)path;
-    as_caller();
     while (done < size) {
         size_t n = size - done < WRITE_CHUNK ? size - done : WRITE_CHUNK;
-        int rc = nfs_pwrite(nfs, fh, (uint64_t)off + done, n, buf + done);
+        int rc = NFS_CALL(fh_pwrite(h, buf + done, n, off + (off_t)done));
         if (rc < 0)
-            return done ? (int)done : err(rc);
+            return done ? (int)done : rc;
         if (rc == 0)
             break;
         done += (size_t)rc;
@@ -274,8 +442,12 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off, s
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
+    struct handle *h = handle_of(fi);
     (void)path;
-    nfs_close(nfs, (struct nfsfh *)(uintptr_t)fi->fh);
+    if (nfs && h->gen == generation)
+        nfs_close(nfs, h->fh);
+    free(h->path);
+    free(h);
     return 0;
 }
 
@@ -283,75 +455,64 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
     (void)path;
     (void)datasync;
-    as_caller();
-    return err(nfs_fsync(nfs, (struct nfsfh *)(uintptr_t)fi->fh));
+    return NFS_CALL(fh_fsync(handle_of(fi)));
 }
 
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-    as_caller();
     if (fi && fi->fh)
-        return err(nfs_ftruncate(nfs, (struct nfsfh *)(uintptr_t)fi->fh, (uint64_t)size));
-    return err(nfs_truncate(nfs, path, (uint64_t)size));
+        return NFS_CALL(fh_ftruncate(handle_of(fi), size));
+    return NFS_CALL(nfs_truncate(nfs, path, (uint64_t)size));
 }
 
 static int op_mkdir(const char *path, mode_t mode)
 {
-    as_caller();
-    return err(nfs_mkdir2(nfs, path, (int)(mode & 07777)));
+    return NFS_CALL(nfs_mkdir2(nfs, path, (int)(mode & 07777)));
 }
 
 static int op_rmdir(const char *path)
 {
-    as_caller();
-    return err(nfs_rmdir(nfs, path));
+    return NFS_CALL(nfs_rmdir(nfs, path));
 }
 
 static int op_unlink(const char *path)
 {
-    as_caller();
-    return err(nfs_unlink(nfs, path));
+    return NFS_CALL(nfs_unlink(nfs, path));
 }
 
 static int op_rename(const char *from, const char *to, unsigned int flags)
 {
     if (flags)
         return -EINVAL;
-    as_caller();
-    return err(nfs_rename(nfs, from, to));
+    return NFS_CALL(nfs_rename(nfs, from, to));
 }
 
 static int op_symlink(const char *target, const char *linkpath)
 {
-    as_caller();
-    return err(nfs_symlink(nfs, target, linkpath));
+    return NFS_CALL(nfs_symlink(nfs, target, linkpath));
 }
 
 static int op_link(const char *from, const char *to)
 {
-    as_caller();
-    return err(nfs_link(nfs, from, to));
+    return NFS_CALL(nfs_link(nfs, from, to));
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     (void)fi;
-    as_caller();
-    return err(nfs_chmod(nfs, path, (int)(mode & 07777)));
+    return NFS_CALL(nfs_chmod(nfs, path, (int)(mode & 07777)));
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
     (void)fi;
-    as_caller();
-    return err(nfs_lchown(nfs, path, (int)uid, (int)gid));
+    return NFS_CALL(nfs_lchown(nfs, path, (int)uid, (int)gid));
 }
 
-static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+static int set_times(const char *path, const struct timespec tv[2])
 {
     struct timeval times[2];
     struct timeval now;
-    (void)fi;
     gettimeofday(&now, NULL);
     for (int i = 0; i < 2; i++) {
         if (tv == NULL || tv[i].tv_nsec == UTIME_NOW) {
@@ -360,7 +521,7 @@ static int op_utimens(const char *path, const struct timespec tv[2], struct fuse
             struct nfs_stat_64 n;
             int rc = nfs_lstat64(nfs, path, &n);
             if (rc < 0)
-                return err(rc);
+                return rc;
             times[i].tv_sec = (time_t)(i == 0 ? n.nfs_atime : n.nfs_mtime);
             times[i].tv_usec = (suseconds_t)((i == 0 ? n.nfs_atime_nsec : n.nfs_mtime_nsec) / 1000);
         } else {
@@ -368,18 +529,21 @@ static int op_utimens(const char *path, const struct timespec tv[2], struct fuse
             times[i].tv_usec = tv[i].tv_nsec / 1000;
         }
     }
-    as_caller();
-    return err(nfs_utimes(nfs, path, times));
+    return nfs_utimes(nfs, path, times);
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+    (void)fi;
+    return NFS_CALL(set_times(path, tv));
 }
 
 static int op_statfs(const char *path, struct statvfs *st)
 {
     struct nfs_statvfs_64 n;
-    int rc;
-    as_caller();
-    rc = nfs_statvfs64(nfs, path, &n);
+    int rc = NFS_CALL(nfs_statvfs64(nfs, path, &n));
     if (rc < 0)
-        return err(rc);
+        return rc;
     memset(st, 0, sizeof(*st));
     st->f_bsize = n.f_bsize;
     st->f_frsize = n.f_frsize;
@@ -420,7 +584,7 @@ static const struct fuse_operations ops = {
 int main(int argc, char *argv[])
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    char *server, *export_path, *colon;
+    char *colon;
     char fsname[512];
     int rc;
 
@@ -449,31 +613,21 @@ int main(int argc, char *argv[])
     server = opts.source;
     export_path = colon + 1;
 
-    nfs = nfs_init_context();
+    openlog("nfs4fuse", LOG_PID, LOG_DAEMON);
+    /* The first mount fails at once, as mount(8) would: heartbeat needs to know. */
+    nfs = connect_server();
     if (nfs == NULL) {
-        fprintf(stderr, "nfs4fuse: cannot create an NFS context\n");
-        return 1;
-    }
-    nfs_set_version(nfs, NFS_V4);
-    if (opts.soft) {
-        nfs_set_timeout(nfs, (int)opts.timeo * 100);
-        nfs_set_autoreconnect(nfs, 3);
-    } else {
-        /* hard: wait and reconnect for as long as it takes */
-        nfs_set_autoreconnect(nfs, -1);
-    }
-    rc = nfs_mount(nfs, server, export_path);
-    if (rc != 0) {
-        fprintf(stderr, "nfs4fuse: mounting %s:%s (NFSv4) failed: %s\n", server, export_path, nfs_get_error(nfs));
+        fprintf(stderr, "nfs4fuse: mounting %s:%s (NFSv4) failed: server not responding\n", server, export_path);
         return 32; /* mount(8)'s "mount failure" */
     }
 
     snprintf(fsname, sizeof(fsname), "-ofsname=%s:%s,subtype=nfs4fuse,allow_other,default_permissions", server,
              export_path);
     fuse_opt_add_arg(&args, fsname);
-    fuse_opt_add_arg(&args, "-s");
+    fuse_opt_add_arg(&args, "-s"); /* libnfs's synchronous API is not thread safe */
     rc = fuse_main(args.argc, args.argv, &ops, NULL);
-    nfs_destroy_context(nfs);
+    if (nfs)
+        nfs_destroy_context(nfs);
     fuse_opt_free_args(&args);
     return rc;
 }

@@ -1,0 +1,82 @@
+"""The audit after every scenario, as heartbeat's cluster test suite (CTS) did: exactly one
+node holds the VIP, the mount and Apache, the other none; heartbeat's log has no line
+saying both or neither node owned the resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import NODES
+
+RESOURCES = ("vip", "mounted", "apache")
+BAD_LOG_LINES = ("Both machines own", "No one owns")
+
+
+@dataclass
+class Audit:
+    owners: dict[str, list[str]]  # resource -> nodes holding it
+    log_problems: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)  # nodes whose state could not be read
+
+    @property
+    def split_brain(self) -> bool:
+        """Both nodes hold the cluster address."""
+        return len(self.owners["vip"]) > 1
+
+    @property
+    def owner(self) -> str | None:
+        """The one node holding every resource, if there is one."""
+        holders = {tuple(v) for v in self.owners.values()}
+        if len(holders) == 1:
+            (nodes,) = holders
+            if len(nodes) == 1:
+                return nodes[0]
+        return None
+
+    @property
+    def ok(self) -> bool:
+        return self.owner is not None and not self.log_problems and not self.unreachable
+
+    def report(self) -> str:
+        if self.ok:
+            return f"audit ok: {self.owner} holds the VIP, /ha and Apache; the other node none"
+        lines = ["audit FAILED:"]
+        if self.split_brain:
+            lines.append(f"  SPLIT BRAIN: both nodes hold the VIP ({', '.join(self.owners['vip'])})")
+        for res in RESOURCES:
+            holders = self.owners[res]
+            if len(holders) != 1:
+                lines.append(f"  {res}: held by {', '.join(holders) if holders else 'no node'} (expected exactly one)")
+        if self.owner is None and all(len(self.owners[r]) == 1 for r in RESOURCES):
+            lines.append("  the resources are split between the nodes: "
+                         + ", ".join(f"{r} on {self.owners[r][0]}" for r in RESOURCES))
+        lines += [f"  ha-log: {line}" for line in self.log_problems]
+        lines += [f"  {node}: state unreadable (container not running?)" for node in self.unreachable]
+        return "\n".join(lines)
+
+
+def log_marks(lab) -> dict[str, int]:  # noqa: ANN001
+    """How many lines each node's ha-log has now: audit(since=...) reads only what follows."""
+    marks = {}
+    for node in NODES:
+        out = lab.sh(node, "wc -l < /var/log/ha-log 2>/dev/null || echo 0", timeout=10).output.strip()
+        marks[node] = int(out) if out.isdigit() else 0
+    return marks
+
+
+def audit(lab, since: dict[str, int] | None = None) -> Audit:  # noqa: ANN001
+    owners: dict[str, list[str]] = {r: [] for r in RESOURCES}
+    problems, unreachable = [], []
+    for node in NODES:
+        state = lab.node_state(node)
+        if state["container"] != "running":
+            unreachable.append(node)
+            continue
+        for res in RESOURCES:
+            if state[res]:
+                owners[res].append(node)
+        start = (since or {}).get(node, 0) + 1
+        log = lab.run(node, ["tail", "-n", f"+{start}", "/var/log/ha-log"], timeout=10).output
+        problems += [f"{node}: {line.strip()}" for line in log.splitlines()
+                     if any(bad in line for bad in BAD_LOG_LINES)]
+    return Audit(owners, problems, unreachable)
