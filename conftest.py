@@ -43,8 +43,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("teardown") is not None)
 
 
+_USED_DOCKER = False  # set once a test of this session touched Docker
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # Belt and braces: whatever a test did, leave no lab of the suite's behind.
+    # Belt and braces: whatever a test did, leave no lab of the suite's behind. A session that
+    # never touched Docker (`make unit`) leaves alone a suite running beside it.
+    if not _USED_DOCKER:
+        return
     try:
         client = docker_client()
     except LabError:
@@ -55,8 +61,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def docker():  # noqa: ANN201
+    global _USED_DOCKER
     try:
-        return docker_client()
+        client = docker_client()
+        _USED_DOCKER = True
+        return client
     except LabError as exc:
         pytest.skip(f"needs Docker: {exc}")
 

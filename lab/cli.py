@@ -33,6 +33,8 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subnet", default=DEFAULT.lan_subnet, help="the LAN (docker uses its lower half)")
     p.add_argument("--vip", default=DEFAULT.vip, help="the cluster address, in the upper half of the LAN")
     p.add_argument("--serial-subnet", default=DEFAULT.serial_subnet, help="the network that carries the serial cable")
+    for timer in ("keepalive", "deadtime", "warntime", "initdead"):
+        p.add_argument(f"--{timer}", type=float, metavar="SECONDS", help=f"override the profile's {timer}")
     p.add_argument("--auth", choices=AUTH_METHODS, default=DEFAULT.auth, help="authkeys method")
     p.add_argument("--auto-failback", choices=AUTO_FAILBACK, default=DEFAULT.auto_failback)
 
@@ -40,7 +42,8 @@ def _config_args(p: argparse.ArgumentParser) -> None:
 def _config(a: argparse.Namespace) -> LabConfig:
     return LabConfig(name=a.name, timing=a.timing, nfs_client=a.nfs_client, local_port=a.port,
                      lan_subnet=a.subnet, vip=a.vip, serial_subnet=a.serial_subnet, auth=a.auth,
-                     auto_failback=a.auto_failback).validate()
+                     auto_failback=a.auto_failback, keepalive=a.keepalive, deadtime=a.deadtime,
+                     warntime=a.warntime, initdead=a.initdead).validate()
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,6 +86,23 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="exactly one node holds the VIP, /ha and Apache; no ownership errors in ha-log")
     _name(p)
+
+    from .scenario import SCENARIOS
+
+    p = sub.add_parser("scenario", help="run a named scenario with the probe on and write its report",
+                       description="\n".join(f"{n:14} {sc.help}" for n, sc in SCENARIOS.items()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _name(p)
+    p.add_argument("action", choices=["run", "list"])
+    p.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))
+    p.add_argument("--report", metavar="DIR", help="write timeline.png, report.html and report.json into DIR")
+    p.add_argument("--from", dest="where", choices=["ha3", "host"], default="ha3", help="where the probe runs")
+
+    p = sub.add_parser("probe", help="watch the cluster URL live: who answers, and every outage")
+    _name(p)
+    p.add_argument("--from", dest="where", choices=["ha3", "host"], default="ha3", help="where the probe runs")
+    p.add_argument("--hz", type=float, default=20.0)
+    p.add_argument("--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)")
 
     p = sub.add_parser("images", help="build the lab's images (skipped when nothing changed)")
     p.add_argument("--force", action="store_true", help="rebuild even if up to date")
@@ -197,6 +217,55 @@ def cmd_audit(a: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_scenario(a: argparse.Namespace) -> int:
+    from .scenario import SCENARIOS, run
+
+    if a.action == "list" or a.scenario is None:
+        for n, sc in SCENARIOS.items():
+            print(f"{n:14} {sc.help}")
+        return 0 if a.action == "list" else 2
+    lab = Lab.attach(a.name)
+    result = run(lab, a.scenario, where=a.where, report_dir=Path(a.report) if a.report else None)
+    print(f"scenario {a.scenario}:")
+    for step in result["steps"]:
+        out = step["outage_s"]
+        print(f"  {step['label']:22} outage {'no recovery' if out is None else f'{out:.2f} s'}")
+    s = result["summary"]
+    print(f"  {s['requests']} requests ({s['rate_hz']} Hz) from {a.where}: {s['failure_windows']} failure window(s), "
+          f"{s['failed_time_s']:.2f} s failed, served by {' -> '.join(s['served_by'])}")
+    if "files" in result:
+        print(f"  report: {result['files']['html']}  picture: {result['files']['png']}")
+    return 0
+
+
+def cmd_probe(a: argparse.Namespace) -> int:
+    import time
+
+    from .probe import Probe
+
+    lab = Lab.attach(a.name)
+    print(f"probing {lab.cfg.url}hostname.html from {a.where} at {a.hz:g} Hz; Ctrl-C to stop")
+    start = time.monotonic()
+    with Probe(lab, where=a.where, hz=a.hz) as p:
+        shown, state, since = 0, None, start
+        try:
+            while not a.seconds or time.monotonic() - start < a.seconds:
+                time.sleep(0.2)
+                for s in p.samples[shown:]:
+                    now = s.node if s.ok else s.result
+                    if now != state:
+                        if state is not None:
+                            print(f"  {s.t - start:8.2f} s  {state} for {s.t - since:.2f} s -> {now}"
+                                  + (f"  ({s.detail})" if s.detail else ""))
+                        else:
+                            print(f"  {s.t - start:8.2f} s  {now}")
+                        state, since = now, s.t
+                shown = len(p.samples)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def cmd_images(a: argparse.Namespace) -> int:
     client = docker_client()
     if a.remove:
@@ -217,7 +286,7 @@ def cmd_compose(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "shell": cmd_shell, "logs": cmd_logs,
-            "fail": cmd_fail, "heal": cmd_heal, "audit": cmd_audit, "images": cmd_images, "compose": cmd_compose}
+            "fail": cmd_fail, "heal": cmd_heal, "audit": cmd_audit, "scenario": cmd_scenario, "probe": cmd_probe, "images": cmd_images, "compose": cmd_compose}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,11 +66,18 @@ class LabConfig:
     udpport: int = 694
     serial_port: int = 7000
     local_port: int = 8080  # the cluster URL on the host's 127.0.0.1; 0 picks a free port
+    # heartbeat's timers, each overriding the timing profile's value when set (seconds)
+    keepalive: float | None = None
+    deadtime: float | None = None
+    warntime: float | None = None
+    initdead: float | None = None
 
     # ---- derived values -------------------------------------------------------------
     @property
     def times(self) -> Timing:
-        return TIMINGS[self.timing]
+        base = TIMINGS[self.timing]
+        return Timing(**{k: getattr(self, k) if getattr(self, k) is not None else getattr(base, k)
+                         for k in ("keepalive", "deadtime", "warntime", "initdead")})
 
     @property
     def lan(self) -> ipaddress.IPv4Network:

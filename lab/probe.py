@@ -1,71 +1,173 @@
-"""A client's view of a failover: hostname.html at the cluster URL, asked many times a
-second, each time on a fresh TCP connection, with monotonic timestamps. The outage a fault
-causes is the first good answer after it minus the last good answer before it."""
+"""A client's view of a failover. The probe requests hostname.html at the cluster URL many
+times a second, each on a fresh TCP connection (lab/probe_agent.py), from the client node
+ha3 or from the host, and records every answer with a monotonic timestamp (containers
+share the host's monotonic clock, so ha3's samples line up with the host's marks).
+
+The arithmetic: the outage a fault causes is the first good answer after it minus the last
+good answer before its first failed request; failure windows are runs of requests that
+were not ok; node changes count the times the answering node changed."""
 
 from __future__ import annotations
 
+import json
+import statistics
 import threading
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-import requests
+from . import probe_agent
 
-from .render import serving_node
+AGENT_PATH = "/usr/local/lib/lab-probe-agent.py"
+OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
 
 
 @dataclass(frozen=True)
 class Sample:
-    t: float  # time.monotonic() when the request was sent
-    node: str | None  # the node named by hostname.html; None when the request failed
+    t: float  # time.monotonic() when the request started
+    result: str  # ok, failed, unknown
+    node: str | None = None  # the node named by hostname.html (ok only)
+    latency: float = 0.0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == OK
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Sample":
+        return cls(t=d["t"], result=d["result"], node=d.get("node"), latency=d.get("latency", 0.0),
+                   detail=d.get("detail", ""))
 
 
 class Probe:
-    """Polls `url` in a background thread for as long as it runs (a context manager)."""
+    """Runs while in a with-block. where="ha3" probes from the client node, "host" from here."""
 
-    def __init__(self, url: str, hz: float = 20.0, timeout: float = 0.5):
-        self.url, self.interval, self.timeout = url, 1.0 / hz, timeout
-        self.samples: list[Sample] = []
+    def __init__(self, lab, where: str = "ha3", hz: float = 20.0, path: str = "hostname.html"):  # noqa: ANN001
+        if where not in ("ha3", "host"):
+            raise ValueError(f"probe location {where!r}: expected ha3 or host")
+        self.lab, self.where, self.hz = lab, where, hz
+        self.url = f"{lab.cfg.url}{path}"
+        self._samples: list[Sample] = []
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def samples(self) -> list[Sample]:
+        with self._lock:
+            return sorted(self._samples, key=lambda s: s.t)
+
+    def _add(self, d: dict) -> None:
+        with self._lock:
+            self._samples.append(Sample.from_dict(d))
 
     def __enter__(self) -> "Probe":
+        if self.where == "host":
+            self._thread = threading.Thread(target=probe_agent.poll, args=(self.url, self.hz, self._add, self._stop),
+                                            name="probe", daemon=True)
+        else:
+            from .node import put_file
+
+            client = self.lab.container("ha3")
+            put_file(client, AGENT_PATH, Path(probe_agent.__file__).read_bytes(), 0o755)
+            self._thread = threading.Thread(target=self._read_agent, args=(client,), name="probe-ha3", daemon=True)
         self._thread.start()
         return self
 
+    def _read_agent(self, client) -> None:  # noqa: ANN001
+        res = client.exec_run(["python3", "-u", AGENT_PATH, self.url, "--hz", str(self.hz)], stream=True)
+        buf = b""
+        for chunk in res.output:
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                try:
+                    self._add(json.loads(line))
+                except ValueError:
+                    pass  # a line cut short when the agent was stopped
+
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            t = time.monotonic()
-            node = None
-            try:
-                # a new connection per request: no keep-alive hiding a dead server
-                r = requests.get(self.url, timeout=self.timeout, headers={"Connection": "close"})
-                if r.status_code == 200:
-                    node = serving_node(r.text)
-            except requests.RequestException:
-                pass
-            self.samples.append(Sample(t, node))
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - t)))
+        if self.where == "ha3":
+            self.lab.run("ha3", ["pkill", "-f", AGENT_PATH])
+        if self._thread:
+            self._thread.join(timeout=5)
 
     def outage(self, since: float) -> float | None:
-        """Seconds between the last good answer before `since` and the first after it;
-        None while no good answer has come after it."""
         return outage(self.samples, since)
 
 
+# ---- the arithmetic, on recorded samples -------------------------------------------------------
 def outage(samples: list[Sample], since: float) -> float | None:
     """The client-visible outage caused by something done at `since`: from the last good
-    answer before the first failed one after `since`, to the first good answer after that.
-    0.0 if no request failed; None if the service has not come back (yet)."""
+    answer before the first request after `since` that was not ok, to the first good answer
+    after that. 0.0 if every request was ok; None if the service has not come back (yet)."""
     later = [s for s in samples if s.t >= since]
-    first_fail = next((i for i, s in enumerate(later) if s.node is None), None)
-    if first_fail is None:
+    first_bad = next((i for i, s in enumerate(later) if not s.ok), None)
+    if first_bad is None:
         return 0.0 if later else None
-    good_before = [s.t for s in samples if s.node and s.t < later[first_fail].t]
-    back = next((s.t for s in later[first_fail:] if s.node), None)
+    good_before = [s.t for s in samples if s.ok and s.t < later[first_bad].t]
+    back = next((s.t for s in later[first_bad:] if s.ok), None)
     if back is None:
         return None
     return back - (good_before[-1] if good_before else since)
+
+
+def failure_windows(samples: list[Sample]) -> list[tuple[float, float]]:
+    """Each run of requests that were not ok, as (last ok before it, first ok after it);
+    a run at either end of the recording is bounded by its own first or last request."""
+    windows = []
+    last_ok: float | None = None
+    start: float | None = None
+    for s in samples:
+        if s.ok:
+            if start is not None:
+                windows.append((start, s.t))
+                start = None
+            last_ok = s.t
+        elif start is None:
+            start = last_ok if last_ok is not None else s.t
+    if start is not None:
+        windows.append((start, samples[-1].t))
+    return windows
+
+
+def node_changes(samples: list[Sample]) -> int:
+    nodes = [s.node for s in samples if s.ok]
+    return sum(1 for a, b in zip(nodes, nodes[1:]) if a != b)
+
+
+def summary(samples: list[Sample], since: float | None = None) -> dict:
+    """The numbers of a probe run: outage (if since is given), failed time, windows, node changes."""
+    windows = failure_windows(samples)
+    span = samples[-1].t - samples[0].t if len(samples) > 1 else 0.0
+    return {
+        "requests": len(samples),
+        "rate_hz": round(len(samples) / span, 1) if span else None,
+        "ok": sum(s.ok for s in samples),
+        "failed": sum(s.result == FAILED for s in samples),
+        "unknown": sum(s.result == UNKNOWN for s in samples),
+        "outage_s": None if since is None else _round(outage(samples, since)),
+        "failed_time_s": round(sum(b - a for a, b in windows), 3),
+        "failure_windows": len(windows),
+        "node_changes": node_changes(samples),
+        "served_by": _served_by(samples),
+        "median_latency_ms": round(1000 * statistics.median(s.latency for s in samples if s.ok), 1)
+        if any(s.ok for s in samples) else None,
+    }
+
+
+def _served_by(samples: list[Sample]) -> list[str]:
+    seq: list[str] = []
+    for s in samples:
+        if s.ok and (not seq or seq[-1] != s.node):
+            seq.append(s.node or "?")
+    return seq
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def to_jsonable(samples: list[Sample]) -> list[dict]:
+    return [asdict(s) for s in samples]

@@ -37,7 +37,8 @@ def outage_table():
 
 
 def probe(lab: Lab) -> Probe:
-    return Probe(f"{lab.cfg.url}hostname.html", hz=20, timeout=0.5)
+    """Watch the cluster URL from the client node ha3, 20 requests a second."""
+    return Probe(lab, where="ha3", hz=20)
 
 
 def assert_serves_both_pages(lab: Lab, node: str) -> None:

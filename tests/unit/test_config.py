@@ -74,3 +74,9 @@ def test_config_round_trips_through_json():
 
 def test_each_lab_gets_its_own_random_key():
     assert LabConfig().auth_key != LabConfig().auth_key
+
+
+def test_timer_overrides_replace_the_profiles_values_and_are_validated():
+    cfg = LabConfig(timing="fast", deadtime=1)
+    assert cfg.validate().times == Timing(keepalive=0.2, deadtime=1, warntime=1, initdead=4)
+    assert "deadtime 300ms must be above 2 x keepalive (400ms)" in problems(timing="fast", deadtime=0.3, warntime=0.2)

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""The lab's benchmark (`make bench`): client-visible outages, outage against deadtime,
+`make lab-up` time warm and cold, and the memory of a running lab, held against the goals.
+Writes bench/results.json, bench/RESULTS.md and bench/deadtime.png."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lab import images  # noqa: E402
+from lab.cluster import Lab, docker_client, remove_lab  # noqa: E402
+from lab.config import LabConfig  # noqa: E402
+from lab.scenario import run as run_scenario  # noqa: E402
+
+NAME = "habench"
+NET = 100  # 172.29.100.0/24 and 172.29.101.0/24: beside a workshop lab and the test suite's
+GOALS = {
+    "hard_kill_outage_at_deadtime_1s": 1.5,  # deadtime + 0.5 s
+    "graceful_handover_s": 1.0,
+    "failback_s": 1.0,
+    "warm_lab_up_s": 15.0,
+    "memory_mb": 100.0,
+}
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def bench_config(**changes: object) -> LabConfig:
+    return LabConfig(name=NAME, timing="fast", local_port=0, lan_subnet=f"172.29.{NET}.0/24",
+                     vip=f"172.29.{NET}.200", serial_subnet=f"172.29.{NET + 1}.0/24").with_(**changes)
+
+
+def lab_up_seconds() -> float:
+    """Wall time of `make lab-up` for the bench's lab (images as they are)."""
+    args = (f"--name {NAME} --timing fast --port 0 --subnet 172.29.{NET}.0/24 --vip 172.29.{NET}.200 "
+            f"--serial-subnet 172.29.{NET + 1}.0/24")
+    t0 = time.monotonic()
+    subprocess.run(["make", "-s", "lab-up", f"LAB_ARGS={args}"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t0
+
+
+def memory_mb(lab: Lab) -> dict:
+    """Working set of each container (usage minus inactive page cache), as `docker stats` shows."""
+    out = {}
+    for c in lab.client.containers.list(filters={"label": f"io.heartbeat-lab.lab={lab.cfg.name}"}):
+        m = c.stats(stream=False)["memory_stats"]
+        cache = m.get("stats", {}).get("inactive_file", m.get("stats", {}).get("total_inactive_file", 0))
+        out[c.name] = round((m.get("usage", 0) - cache) / 2**20, 1)
+    out["total"] = round(sum(out.values()), 1)
+    return out
+
+
+def stats(xs: list[float | None]) -> dict:
+    vals = [x for x in xs if x is not None]
+    if not vals:
+        return {"runs": len(xs), "median": None, "min": None, "max": None, "values": xs}
+    return {"runs": len(xs), "median": round(statistics.median(vals), 3), "min": round(min(vals), 3),
+            "max": round(max(vals), 3), "values": xs, "no_recovery": len(xs) - len(vals)}
+
+
+def outages(lab: Lab, runs: int) -> dict:
+    """Outage of each move, from scenario runs (probe on ha3, 20 Hz)."""
+    found: dict[str, list] = {"hard_kill": [], "graceful_stop": [], "failback": [], "hb_standby": []}
+    for i in range(runs):
+        say(f"  outage run {i + 1}/{runs}")
+        r = run_scenario(lab, "hard-kill")
+        found["hard_kill"].append(r["steps"][0]["outage_s"])
+        r = run_scenario(lab, "graceful-stop")
+        found["graceful_stop"].append(r["steps"][0]["outage_s"])
+        found["failback"].append(r["steps"][1]["outage_s"])
+        r = run_scenario(lab, "standby")
+        found["hb_standby"].append(r["steps"][0]["outage_s"])
+    return {k: stats(v) for k, v in found.items()}
+
+
+def deadtime_sweep(lab: Lab, deadtimes: list[float], runs: int) -> dict:
+    out = {}
+    for dt in deadtimes:
+        keepalive = 0.2 if dt <= 2 else 0.5 if dt <= 5 else 1.0
+        lab.reconfigure(keepalive=keepalive, deadtime=dt, warntime=min(dt, max(keepalive, dt / 2)),
+                        initdead=max(4.0, 2 * dt))
+        vals = []
+        for i in range(runs):
+            say(f"  deadtime {dt:g} s: hard kill {i + 1}/{runs}")
+            vals.append(run_scenario(lab, "hard-kill")["steps"][0]["outage_s"])
+        out[f"{dt:g}"] = {"keepalive": keepalive, **stats(vals)}
+    lab.reconfigure(keepalive=None, deadtime=None, warntime=None, initdead=None)
+    return out
+
+
+def plot_deadtime(sweep: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dts = [float(k) for k in sweep]
+    med = [sweep[k]["median"] for k in sweep]
+    lo = [sweep[k]["median"] - sweep[k]["min"] for k in sweep]
+    hi = [sweep[k]["max"] - sweep[k]["median"] for k in sweep]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(dts, med, yerr=[lo, hi], fmt="o-", capsize=4, label="hard-kill outage (median, min-max)")
+    ax.plot(dts, dts, "--", color="gray", label="deadtime")
+    ax.plot(dts, [d + 0.5 for d in dts], ":", color="red", label="goal: deadtime + 0.5 s")
+    ax.set_xlabel("deadtime (s)")
+    ax.set_ylabel("client-visible outage (s)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def machine() -> dict:
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), "?")
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(int(mem) / 2**20, 1),
+            "kernel": platform.release(), "docker": docker_client().version().get("Version")}
+
+
+def verdict(value: float | None, goal: float) -> str:
+    return "n/a" if value is None else ("met" if value <= goal else "MISSED")
+
+
+def write_markdown(res: dict, path: Path) -> None:
+    o, m = res["outages"], res["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {res['date']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gb']} GB, kernel {m['kernel']}, "
+        f"Docker {m['docker']}. Timing `fast` (keepalive 200 ms, deadtime 2 s) unless said; probe from ha3 at "
+        "20 Hz, a fresh connection per request. Outage = first good answer after the move minus the last "
+        "good answer before it.",
+        "",
+        "| measure | median | min | max | runs | goal | |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    rows = [("hard kill of the active node", o["hard_kill"], None),
+            ("graceful `heartbeat stop`", o["graceful_stop"], GOALS["graceful_handover_s"]),
+            ("failback (`heartbeat start`)", o["failback"], GOALS["failback_s"]),
+            ("`hb_standby`", o["hb_standby"], GOALS["graceful_handover_s"])]
+    for label, st, goal in rows:
+        lines.append(f"| {label} | {st['median']} s | {st['min']} s | {st['max']} s | {st['runs']} | "
+                     f"{'' if goal is None else f'<= {goal} s'} | {'' if goal is None else verdict(st['median'], goal)} |")
+    lines += ["", "Outage against deadtime (hard kill, median of the runs):", "",
+              "| deadtime | keepalive | median | min | max | runs | goal deadtime + 0.5 s |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for dt, st in res["deadtime"].items():
+        goal = float(dt) + 0.5
+        lines.append(f"| {dt} s | {st['keepalive']:g} s | {st['median']} s | {st['min']} s | {st['max']} s | "
+                     f"{st['runs']} | {verdict(st['median'], goal)} |")
+    lines += ["", "![outage against deadtime](deadtime.png)", "",
+              "| `make lab-up` | seconds | goal |", "| --- | --- | --- |",
+              f"| warm (images built) | {res['lab_up']['warm_s']} | <= {GOALS['warm_lab_up_s']} s: "
+              f"{verdict(res['lab_up']['warm_s'], GOALS['warm_lab_up_s'])} |",
+              f"| cold (no lab images: bootstrap + build) | {res['lab_up'].get('cold_s', 'not run')} | |",
+              "", "| memory of a running lab | MB |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in res["memory_mb"].items()]
+    lines.append(f"\nMemory goal <= {GOALS['memory_mb']} MB: {verdict(res['memory_mb']['total'], GOALS['memory_mb'])}.")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=5, help="runs of each move (default 5)")
+    ap.add_argument("--sweep-runs", type=int, default=3, help="hard kills per deadtime (default 3)")
+    ap.add_argument("--deadtimes", default="1,2,5,10")
+    ap.add_argument("--cold", action="store_true", help="also time a cold `make lab-up` (removes the lab's images)")
+    a = ap.parse_args()
+    client = docker_client()
+    remove_lab(client, NAME, None)
+    res: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "goals": GOALS, "lab_up": {}}
+    try:
+        if a.cold:
+            say("cold make lab-up: removing the lab's images first ...")
+            images.remove_images(client, say=lambda m: None)
+            res["lab_up"]["cold_s"] = round(lab_up_seconds(), 1)
+            remove_lab(client, NAME, None)
+        say("warm make lab-up ...")
+        images.ensure_images(client, say=lambda m: None)
+        warm = []
+        for _ in range(3):
+            warm.append(lab_up_seconds())
+            remove_lab(client, NAME, None)
+        res["lab_up"]["warm_s"] = round(statistics.median(warm), 1)
+        res["lab_up"]["warm_runs"] = [round(x, 1) for x in warm]
+        lab = Lab(bench_config(), client=client, say=lambda m: None).up()
+        say("memory ...")
+        res["memory_mb"] = memory_mb(lab)
+        say("outages ...")
+        res["outages"] = outages(lab, a.runs)
+        say("outage against deadtime ...")
+        res["deadtime"] = deadtime_sweep(lab, [float(x) for x in a.deadtimes.split(",")], a.sweep_runs)
+    finally:
+        remove_lab(client, NAME, None)
+    out = ROOT / "bench"
+    (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
+    plot_deadtime(res["deadtime"], out / "deadtime.png")
+    write_markdown(res, out / "RESULTS.md")
+    say((out / "RESULTS.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The report of a scenario run: a picture of who served over time (PNG, and an HTML page
+with the same picture as SVG) with the outages shaded and the faults and heartbeat's log
+events marked, and a JSON file with the numbers."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from .probe import Sample, failure_windows, to_jsonable
+from .timeline import Event, Mark, events_jsonable
+
+COLORS = {"ha1": "#1f77b4", "ha2": "#2ca02c", "failed": "#d62728", "unknown": "#9e9e9e"}
+EVENT_COLORS = {"dead": "#d62728", "standby": "#9467bd", "ipfail": "#9467bd", "release": "#ff7f0e",
+                "released": "#ff7f0e", "acquire": "#17becf", "acquired": "#17becf", "resource": "#7f7f7f",
+                "alarm": "#d62728"}
+# the events drawn with a label; resource start/stop steps are drawn as ticks only
+LABELLED = ("dead", "standby", "ipfail", "released", "acquired", "alarm")
+
+
+def draw(result: dict, samples: list[Sample], events: list[Event], marks: list[Mark]):  # noqa: ANN201
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    t0 = result["t0"]
+    rel = lambda t: t - t0  # noqa: E731
+    fig, (ax, axe) = plt.subplots(2, 1, figsize=(12, 5.2), sharex=True,
+                                  gridspec_kw={"height_ratios": [1.1, 1.6], "hspace": 0.08})
+    # who served: one bar per request, as wide as the gap to the next request
+    for s, nxt in zip(samples, [*samples[1:], None]):
+        width = (nxt.t - s.t) if nxt else 0.05
+        color = COLORS.get(s.node or "", COLORS["ha1"]) if s.ok else COLORS[s.result]
+        ax.broken_barh([(rel(s.t), width)], (0, 1), facecolors=color, linewidth=0)
+    for a, b in failure_windows(samples):
+        for axis in (ax, axe):
+            axis.axvspan(rel(a), rel(b), color=COLORS["failed"], alpha=0.12, linewidth=0)
+        ax.annotate(f"out {b - a:.2f} s", (rel(a) + (b - a) / 2, 1.12), ha="center", fontsize=9,
+                    color=COLORS["failed"], annotation_clip=False)
+    for m in marks:
+        for axis in (ax, axe):
+            axis.axvline(rel(m.t), color="black", linestyle="--", linewidth=1)
+        ax.annotate(m.label, (rel(m.t), 1.45), ha="left", fontsize=9, fontweight="bold", annotation_clip=False)
+    ax.set_ylim(0, 1.7)
+    ax.set_yticks([0.5])
+    ax.set_yticklabels(["client\n(" + result["probe"]["where"] + ")"])
+    fig.legend(handles=[Patch(color=c, label=k) for k, c in COLORS.items()], loc="upper right",
+               bbox_to_anchor=(0.98, 0.93), ncol=4, fontsize=8, frameon=False)
+    # heartbeat's log, one lane per node
+    lanes = {"ha1": 1.0, "ha2": 0.0}
+    for e in events:
+        y = lanes.get(e.node, 0.5)
+        color = EVENT_COLORS.get(e.kind, "#333333")
+        axe.plot([rel(e.t)], [y], marker="|" if e.kind == "resource" else "o", color=color, markersize=10)
+    for group in _label_groups([e for e in events if e.kind in LABELLED]):
+        first = group[0]
+        axe.annotate("\n".join(dict.fromkeys(e.text for e in group)), (rel(first.t), lanes.get(first.node, 0.5)),
+                     xytext=(4, 7), textcoords="offset points", rotation=25, fontsize=7.5,
+                     color=EVENT_COLORS.get(first.kind, "#333333"), va="bottom")
+    axe.set_ylim(-0.6, 1.9)
+    axe.set_yticks(list(lanes.values()))
+    axe.set_yticklabels([f"{n} ha-log" for n in lanes])
+    axe.set_xlabel("seconds since the first fault")
+    summ = result["summary"]
+    steps = ", ".join(f"{s['label']}: {_fmt(s['outage_s'])}" for s in result["steps"])
+    fig.suptitle(f"scenario {result['scenario']} (timing {result['timing']}, deadtime "
+                 f"{result['times']['deadtime']:g} s) - outage per step: {steps}; "
+                 f"{summ['failure_windows']} failure window(s), {summ['node_changes']} node change(s)",
+                 fontsize=10)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.84, bottom=0.12)
+    return fig
+
+
+def _label_groups(events: list[Event], within: float = 0.4) -> list[list[Event]]:
+    """Events of one node close together in time share one label, so labels do not overprint."""
+    groups: list[list[Event]] = []
+    for e in sorted(events, key=lambda e: (e.node, e.t)):
+        if groups and groups[-1][0].node == e.node and e.t - groups[-1][0].t < within:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    return groups
+
+
+def _inline(svg: str) -> str:
+    """The <svg> element alone, without the XML prologue a file needs and a page does not."""
+    return svg[svg.index("<svg"):]
+
+
+def _fmt(x: float | None) -> str:
+    return "no recovery" if x is None else f"{x:.2f} s"
+
+
+def write_report(out: Path, result: dict, samples: list[Sample], events: list[Event], marks: list[Mark]) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    fig = draw(result, samples, events, marks)
+    png, svg = out / "timeline.png", out / "timeline.svg"
+    fig.savefig(png, dpi=110)
+    fig.savefig(svg)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    files = {"png": str(png), "html": str(out / "report.html"), "json": str(out / "report.json")}
+    data = {**result, "files": files, "marks": [{"t": m.t, "label": m.label} for m in marks],
+            "events": events_jsonable(events), "samples": to_jsonable(samples)}
+    (out / "report.json").write_text(json.dumps(data, indent=1))
+    rows = "".join(f"<tr><td>{html.escape(s['label'])}</td><td>{_fmt(s['outage_s'])}</td></tr>"
+                   for s in result["steps"])
+    summ = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in result["summary"].items())
+    log = "".join(f"<tr><td>{e.t - result['t0']:+.2f}</td><td>{e.node}</td><td>{html.escape(e.line)}</td></tr>"
+                  for e in events)
+    (out / "report.html").write_text(f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>scenario {html.escape(result['scenario'])}</title>
+<style>body{{font-family:sans-serif;margin:2em}} td{{padding:2px 10px;font-size:90%}}
+table{{border-collapse:collapse}} tr:nth-child(even){{background:#f4f4f4}}</style></head>
+<body><h1>scenario {html.escape(result['scenario'])}</h1><p>{html.escape(result['help'])}</p>
+{_inline(svg.read_text())}
+<h2>outage per step</h2><table>{rows}</table>
+<h2>probe</h2><table>{summ}</table>
+<h2>heartbeat's log</h2><table>{log}</table>
+</body></html>
+""")
+    svg.unlink()  # the page carries it
+    return files
