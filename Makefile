@@ -7,9 +7,10 @@ LAB    := $(BIN)/lab
 # Extra options for `lab up`, e.g.  make lab-up LAB_ARGS="--timing fast --port 8081"
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images lab-up lab-down lab-status compose test unit clean-images clean
+.PHONY: help venv images lab-up lab-down lab-status compose test unit bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +43,9 @@ unit: $(STAMP) ## the fast tests (no containers)
 
 test: images ## every test: unit, then end to end against a real cluster
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: images ## benchmark: outages, outage vs deadtime, lab-up warm and cold, memory (about 20 min)
+	$(BIN)/python bench/run.py --cold $(BENCH_ARGS)
 
 clean-images: $(STAMP) ## remove the lab's images (the next build starts cold)
 	$(LAB) images --remove

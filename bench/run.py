@@ -176,6 +176,11 @@ def write_markdown(res: dict, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def save(res: dict) -> None:
+    """Results so far: a run that fails half-way still leaves what it measured."""
+    (ROOT / "bench" / "results.json").write_text(json.dumps(res, indent=1) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=5, help="runs of each move (default 5)")
@@ -200,17 +205,19 @@ def main() -> int:
             remove_lab(client, NAME, None)
         res["lab_up"]["warm_s"] = round(statistics.median(warm), 1)
         res["lab_up"]["warm_runs"] = [round(x, 1) for x in warm]
+        save(res)
         lab = Lab(bench_config(), client=client, say=lambda m: None).up()
         say("memory ...")
         res["memory_mb"] = memory_mb(lab)
         say("outages ...")
         res["outages"] = outages(lab, a.runs)
+        save(res)
         say("outage against deadtime ...")
         res["deadtime"] = deadtime_sweep(lab, [float(x) for x in a.deadtimes.split(",")], a.sweep_runs)
+        save(res)
     finally:
         remove_lab(client, NAME, None)
     out = ROOT / "bench"
-    (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
     plot_deadtime(res["deadtime"], out / "deadtime.png")
     write_markdown(res, out / "RESULTS.md")
     say((out / "RESULTS.md").read_text())

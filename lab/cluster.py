@@ -37,6 +37,9 @@ testcontainers_config.ryuk_disabled = True
 LABEL_CONFIG = "io.heartbeat-lab.config"
 SERIAL_TEST_TEXT = "Serial Connection test"
 AUTOSTART_MARK = "/var/lib/heartbeat/lab-autostart"  # node-init starts heartbeat at boot if present
+# heartbeat's compiled-in wait for the peer's resource message at start-up (seconds): the
+# floor of `lab up` once both nodes run heartbeat
+RQSTDELAY = 10
 Say = Callable[[str], None]
 
 
@@ -201,10 +204,12 @@ class Lab:
             step = f"start heartbeat on the master ({self.cfg.master}), then on the backup ({self.cfg.backup})"
             self.start_heartbeat(self.cfg.master)
             self.start_heartbeat(self.cfg.backup)
+            step = f"wait until {self.cfg.master} serves the cluster URL"
+            self.wait_serving(self.cfg.master, timeout=self.failover_bound() + self.cfg.times.initdead)
+            step = f"wait until {self.cfg.backup} has joined the cluster"
+            self.wait_joined(self.cfg.backup)
             for node in NODES:  # from now on heartbeat starts at boot, like an enabled service
                 self.run(node, ["touch", AUTOSTART_MARK], check=True)
-            step = f"wait until {self.cfg.master} serves the cluster URL"
-            self.wait_serving(self.cfg.master, timeout=self.failover_bound() + 60)
         except BaseException as exc:
             log = self._failure_log(step)
             self.say(f"lab up failed at step: {step}")
@@ -345,6 +350,22 @@ class Lab:
         return self.run(node, ["pgrep", "-f", "[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource"],
                         timeout=10).ok
 
+    def wait_joined(self, node: str) -> None:
+        """`node` is active in its peer's view and heartbeat's start-up round since it last
+        started is over (its ha-log says so). Until then a failure of the peer is taken over
+        only after heartbeat's compiled-in RQSTDELAY (10 s)."""
+        peer = self.cfg.peer(node)
+
+        def joined() -> tuple[bool, str]:
+            seen = self.run(peer, ["cl_status", "nodestatus", node], timeout=10).output.strip()
+            log = self.ha_log(node)
+            since_start = log[log.rfind("Configuration validated. Starting heartbeat"):]
+            settled = "Initial resource acquisition complete" in since_start
+            return seen == "active" and settled, f"{peer} sees {node} {seen!r}; start-up round done: {settled}"
+
+        wait_until(f"{node} to join the cluster", joined,
+                   timeout=self.failover_bound() + self.cfg.times.initdead + RQSTDELAY)
+
     def heartbeat_running(self, node: str) -> bool:
         return self.run(node, ["pgrep", "-f", "^heartbeat: master control"], timeout=10).ok
 
@@ -363,11 +384,14 @@ class Lab:
             self.stop_heartbeat(node)
         self.cfg = cfg
         for node in NODES:
-            put_file(self.container(node), "/etc/ha.d/ha.cf", ha_cf(cfg).encode(), 0o644)
-            put_file(self.container(node), "/etc/ha.d/authkeys", authkeys(cfg).encode(), 0o600)
+            # /lab/etc too: node-init installs from there at every boot
+            for folder in ("/etc/ha.d", "/lab/etc"):
+                put_file(self.container(node), f"{folder}/ha.cf", ha_cf(cfg).encode(), 0o644)
+                put_file(self.container(node), f"{folder}/authkeys", authkeys(cfg).encode(), 0o600)
         for node in (cfg.master, cfg.backup):
             self.start_heartbeat(node)
         self.wait_serving(cfg.master, timeout=self.failover_bound() + cfg.times.initdead)
+        self.wait_joined(cfg.backup)
 
     def failover_bound(self) -> float:
         """How long a takeover may take under this timing: deadtime, plus time to stop and start resources."""
@@ -483,7 +507,7 @@ class Lab:
                 return
             held = a.owners
             if held["vip"] == [master] and held["mounted"] == [master] and not held["apache"] and not apache_started:
-                self.run(master, ["/etc/init.d/apache2", "start"], check=True)
+                self.run(master, ["/etc/ha.d/resource.d/apache2", "start"], check=True)
                 apache_started = True
             elif a.owner == backup and not took_over and self.heartbeat_running(master):
                 self.say(f"{master}: hb_takeover (give the resources back to the master)")

@@ -154,3 +154,5 @@ def heal(lab, wait: bool = True) -> None:  # noqa: ANN001
         if not lab.node_state(node)["heartbeat"]:
             lab.start_heartbeat(node)
     lab.restore_owner()
+    for node in NODES:  # a node that (re)started heartbeat has finished its start-up round
+        lab.wait_joined(node)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def test_heartbeat_not_the_entrypoint_owns_the_resources(lab: Lab):
     # the resources are heartbeat's: its log shows the takeover, and the docroot lives on /ha
     log = lab.ha_log("ha1")
     assert "Acquiring resource group: ha1 IPaddr2::" in log
-    assert "Running /etc/init.d/apache2  start" in log or "Running /etc/init.d/apache2 start" in log
+    assert re.search(r"Running /etc/ha\.d/resource\.d/apache2\s+start", log), "heartbeat should start Apache"
     assert lab.run("ha1", ["readlink", "/var/www/html"]).output.strip() == "/ha/www/html"
 
 
