@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images lab-up lab-down lab-status compose test unit bench clean-images clean
+.PHONY: help venv images lab-up lab-down lab-status compose test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,7 +26,7 @@ venv: $(STAMP) ## create .venv and install the lab into it
 images: $(STAMP) ## build the lab's images (bootstraps a Debian base when no registry is reachable)
 	$(LAB) images
 
-lab-up: images ## start the cluster (ha1, ha2, nfsha, ha3) and print its URLs
+lab-up: $(STAMP) ## start the cluster (ha1, ha2, nfsha, ha3) and print its URLs (builds the images if needed)
 	$(LAB) up $(LAB_ARGS)
 
 lab-down: $(STAMP) ## remove the cluster
@@ -40,6 +40,9 @@ compose: $(STAMP) ## write compose/project: the same lab as a docker compose (v2
 
 unit: $(STAMP) ## the fast tests (no containers)
 	$(BIN)/pytest -m 'not e2e' $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff: pyflakes and bugbear checks
+	$(BIN)/ruff check --select F,E9,B --ignore B008,B905 lab tests conftest.py bench
 
 test: images ## every test: unit, then end to end against a real cluster
 	$(BIN)/pytest $(PYTEST_ARGS)

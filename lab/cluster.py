@@ -10,6 +10,7 @@ import socket
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -29,8 +30,8 @@ from .config import CLIENT, NFS_SERVER, NODES, ConfigError, LabConfig, check_nod
 from .labels import LABEL_LAB, lab_filter, lab_labels  # noqa: E402
 from .node import Result, put_file, run, sh  # noqa: E402
 from .render import authkeys, ha_cf, render_tree, serving_node  # noqa: E402
-from .topology import LAN, SERIAL, SHARE, ContainerSpec, NetworkSpec, topology  # noqa: E402
-from .waiting import WaitTimeout, wait_until  # noqa: E402
+from .topology import LAN, SHARE, ContainerSpec, NetworkSpec, topology  # noqa: E402
+from .waiting import wait_until  # noqa: E402
 
 testcontainers_config.ryuk_disabled = True
 
@@ -186,21 +187,21 @@ class Lab:
                 for net in self.topo.networks:
                     self._create_network(net)
                 self.client.volumes.create(self.topo.volume_name, labels=lab_labels(self.cfg.name, SHARE))
-                step = "start the NFS server (nfsha)"
-                self._start(self.topo.container(NFS_SERVER), rendered.get(NFS_SERVER))
-                self.wait_nfs()
-                step = "start the nodes ha1 and ha2"
-                for node in NODES:
-                    self._start(self.topo.container(node), rendered[node])
-                for node in NODES:
-                    self.wait_node_ready(node)
+                step = "start the containers (nfsha, ha1, ha2, ha3)"
+                # all at once: they boot independently, and heartbeat only mounts /ha later
+                hosts = (NFS_SERVER, *NODES, CLIENT)  # ha3 too: it is the ping node ipfail watches
+                with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+                    for done in [pool.submit(self._start, self.topo.container(h), rendered.get(h)) for h in hosts]:
+                        done.result()
+            step = "start the NFS server (nfsha)"
+            self.wait_nfs()
+            step = "start the nodes ha1 and ha2"
+            for node in NODES:
+                self.wait_node_ready(node)
             step = "test the serial cable (the article's cat/echo test)"
             for sender, receiver in ((NODES[1], NODES[0]), (NODES[0], NODES[1])):
                 self.serial_test(sender, receiver)
             self.say("serial cable: ok, both directions")
-            step = "start the client (ha3)"
-            # before heartbeat: ha3 is the ping node ipfail watches
-            self._start(self.topo.container(CLIENT), None)
             step = f"start heartbeat on the master ({self.cfg.master}), then on the backup ({self.cfg.backup})"
             self.start_heartbeat(self.cfg.master)
             self.start_heartbeat(self.cfg.backup)
@@ -346,9 +347,18 @@ class Lab:
         self.run(node, ["/etc/init.d/heartbeat", "start"], timeout=60, check=True)
 
     def in_transition(self, node: str) -> bool:
-        """heartbeat is acquiring or releasing resources on the node right now."""
-        return self.run(node, ["pgrep", "-f", "[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource"],
-                        timeout=10).ok
+        """heartbeat is acquiring or releasing resources on the node right now: its resource
+        scripts run, or it says so itself (`cl_status rscstatus` is "transition")."""
+        if self.run(node, ["pgrep", "-f", "[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource"],
+                    timeout=10).ok:
+            return True
+        if not self.heartbeat_running(node):
+            return False
+        return self.run(node, ["cl_status", "rscstatus"], timeout=10).output.strip() == "transition"
+
+    def settled(self) -> bool:
+        """No running node is in the middle of a resource transition."""
+        return not any(self.in_transition(n) for n in NODES if self.node_state(n)["container"] == "running")
 
     def wait_joined(self, node: str) -> None:
         """`node` is active in its peer's view and heartbeat's start-up round since it last
@@ -502,8 +512,7 @@ class Lab:
         took_over = apache_started = False
         while True:
             a = audit(self)
-            if (a.owner == master and not a.unreachable and self.who_serves() == master
-                    and not any(self.in_transition(n) for n in NODES)):
+            if a.owner == master and not a.unreachable and self.who_serves() == master and self.settled():
                 return
             held = a.owners
             if held["vip"] == [master] and held["mounted"] == [master] and not held["apache"] and not apache_started:

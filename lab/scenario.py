@@ -13,7 +13,6 @@ from typing import Callable
 
 from . import faults
 from .audit import audit
-from .config import NODES
 from .probe import Probe, outage, summary
 from .timeline import LogWatcher, Mark
 from .waiting import wait_until
@@ -102,12 +101,11 @@ def run(lab, name: str, where: str = "ha3", report_dir: Path | None = None, hz: 
             t = time.monotonic()
             marks.append(Mark(t, step.label))
             step.act(lab)
-            wait_until(f"{step.expect} after {step.label}", lambda: step.until(lab), timeout=timeout, interval=0.1)
+            wait_until(f"{step.expect} after {step.label}", lambda s=step: s.until(lab), timeout=timeout, interval=0.1)
             # heartbeat finishes its transition before the next step: a node rejoining while the
             # other is still taking over can miss the failback negotiation
             wait_until(f"heartbeat to finish its transition after {step.label}",
-                       lambda: (not any(lab.in_transition(n) for n in NODES if lab.node_state(n)["container"] == "running"),
-                                "resource scripts still running"), timeout=timeout, interval=0.1)
+                       lambda: (lab.settled(), "a node is still in transition"), timeout=timeout, interval=0.1)
         end = time.monotonic() + scenario.settle
         wait_until("the aftermath to be recorded", lambda: (time.monotonic() >= end, ""), scenario.settle + 5, 0.1)
     samples = [s for s in probe.samples if s.t >= t_begin - 1.0]

@@ -119,6 +119,6 @@ def test_serial_cable_survives_a_restart_of_the_backup_node(lab: Lab):
         return out == "up", out
 
     for node in ("ha1", "ha2"):
-        wait_until(f"{node} to see the serial link up again", lambda: serial_link(node), timeout=lab.failover_bound())
+        wait_until(f"{node} to see the serial link up again", lambda n=node: serial_link(n), timeout=lab.failover_bound())
     assert lab.who_serves() == "ha1"
     assert lab.node_state("ha2")["vip"] is False

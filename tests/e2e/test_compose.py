@@ -41,7 +41,7 @@ def test_compose_project_describes_the_containers_lab_up_built(lab: Lab, tmp_pat
             src, dest = vol.split(":")[:2]
             if not src.startswith("./"):
                 assert mounts[dest]["Name"] == project["volumes"][src]["name"]
-    for key, net in project["networks"].items():
+    for net in project["networks"].values():
         live = lab.client.networks.get(net["name"]).attrs
         assert live["Internal"] == net["internal"]
         assert live["IPAM"]["Config"][0]["Subnet"] == net["ipam"]["config"][0]["subnet"]
