@@ -193,9 +193,9 @@ class Lab:
                 with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
                     for done in [pool.submit(self._start, self.topo.container(h), rendered.get(h)) for h in hosts]:
                         done.result()
-            step = "start the NFS server (nfsha)"
+            step = "wait for nfs-ganesha on nfsha"
             self.wait_nfs()
-            step = "start the nodes ha1 and ha2"
+            step = "wait for the nodes ha1 and ha2 to boot"
             for node in NODES:
                 self.wait_node_ready(node)
             step = "test the serial cable (the article's cat/echo test)"
@@ -206,7 +206,8 @@ class Lab:
             self.start_heartbeat(self.cfg.master)
             self.start_heartbeat(self.cfg.backup)
             step = f"wait until {self.cfg.master} serves the cluster URL"
-            self.wait_serving(self.cfg.master, timeout=self.failover_bound() + self.cfg.times.initdead)
+            self.wait_serving(self.cfg.master,
+                              timeout=self.failover_bound() + self.cfg.times.initdead + RQSTDELAY)
             step = f"wait until {self.cfg.backup} has joined the cluster"
             self.wait_joined(self.cfg.backup)
             for node in NODES:  # from now on heartbeat starts at boot, like an enabled service
@@ -302,13 +303,20 @@ class Lab:
         wait_until(what, lambda: (predicate(), "not yet"), timeout=timeout)
 
     def _failure_log(self, step: str) -> str:
-        """The tail of the log that explains a failed step."""
+        """The tail of the log that explains a failed step: heartbeat's for heartbeat's steps,
+        else the container logs of the hosts the step names (all of them if it names none)."""
         with contextlib.suppress(Exception):
-            if "heartbeat" in step or "serves" in step:
+            if any(word in step for word in ("heartbeat", "serves", "joined")):
                 return "\n".join(f"--- {n}: tail of /var/log/ha-log ---\n{self.ha_log(n, lines=15)}" for n in NODES)
-            host = NFS_SERVER if "NFS" in step else NODES[0] if "node" in step or "serial" in step else CLIENT
-            logs = self.container(host).logs(tail=15).decode(errors="replace")
-            return f"--- {host}: container log ---\n{logs}"
+            named = [h for h in (NFS_SERVER, *NODES, CLIENT) if h in step] or [NFS_SERVER, *NODES, CLIENT]
+            if "serial" in step:
+                named = list(NODES)
+            out = []
+            for host in named:
+                with contextlib.suppress(Exception):
+                    logs = self.container(host).logs(tail=10).decode(errors="replace")
+                    out.append(f"--- {host}: container log ---\n{logs}")
+            return "\n".join(out)
         return ""
 
     # ---- the article's procedures ----------------------------------------------------------
