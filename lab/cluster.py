@@ -282,10 +282,11 @@ class Lab:
 
     def wait_node_ready(self, node: str) -> None:
         """The node booted: its serial port exists and both its addresses are up, the LAN on eth0."""
-        script = (f"test -e /dev/ttyS0 && ip -4 -o addr show dev eth0 | grep -q ' {self.cfg.lan_ip(node)}/' "
+        script = (f"test -e /run/lab-booted && test -e /dev/ttyS0 "
+                  f"&& ip -4 -o addr show dev eth0 | grep -q ' {self.cfg.lan_ip(node)}/' "
                   f"&& ip -4 -o addr show | grep -q ' {self.cfg.serial_ip(node)}/'")
         wait_until(
-            f"{node} to boot (/dev/ttyS0, LAN address on eth0, serial network)",
+            f"{node} to boot (init done, /dev/ttyS0, LAN address on eth0, serial network)",
             lambda: (self.sh(node, script, timeout=5).ok, "not yet"),
             timeout=30,
         )
@@ -389,6 +390,8 @@ class Lab:
 
     def stop_heartbeat(self, node: str) -> None:
         check_node(node, NODES)
+        if not self.heartbeat_running(node):
+            return
         self.say(f"{node}: /etc/init.d/heartbeat stop")
         self.run(node, ["/etc/init.d/heartbeat", "stop"], timeout=120, check=True)
 
