@@ -41,6 +41,7 @@ AUTOSTART_MARK = "/var/lib/heartbeat/lab-autostart"  # node-init starts heartbea
 # heartbeat's compiled-in wait for the peer's resource message at start-up (seconds): the
 # floor of `lab up` once both nodes run heartbeat
 RQSTDELAY = 10
+STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
 Say = Callable[[str], None]
 
 
@@ -520,7 +521,8 @@ class Lab:
         master, backup = self.cfg.master, self.cfg.backup
         timeout = timeout or 3 * self.failover_bound() + self.cfg.times.initdead
         deadline = time.monotonic() + timeout
-        took_over = apache_started = False
+        apache_started = False
+        last_takeover = -1e9
         while True:
             a = audit(self)
             if a.owner == master and not a.unreachable and self.who_serves() == master and self.settled():
@@ -529,10 +531,14 @@ class Lab:
             if held["vip"] == [master] and held["mounted"] == [master] and not held["apache"] and not apache_started:
                 self.run(master, ["/etc/ha.d/resource.d/apache2", "start"], check=True)
                 apache_started = True
-            elif a.owner == backup and not took_over and self.heartbeat_running(master):
+            elif (a.owner == backup and self.heartbeat_running(master)
+                    and time.monotonic() - last_takeover > STANDBY_WINDOW):
+                # heartbeat ignores a standby request while the other side is "in flux" (just
+                # booted, or answering another request) and never retries it: ask again once
+                # its 10 s standby window has passed
                 self.say(f"{master}: hb_takeover (give the resources back to the master)")
                 self.run(master, [HB_TAKEOVER], check=True)
-                took_over = True
+                last_takeover = time.monotonic()
             if time.monotonic() > deadline:
                 raise LabError(f"could not bring the resources back to {master} within {timeout:.0f} s:\n"
                                f"{a.report()}")
