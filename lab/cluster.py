@@ -42,6 +42,7 @@ AUTOSTART_MARK = "/var/lib/heartbeat/lab-autostart"  # node-init starts heartbea
 # floor of `lab up` once both nodes run heartbeat
 RQSTDELAY = 10
 STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
+HEARTBEAT_PROCESS = "^heartbeat: master control"  # pgrep -f pattern of a running heartbeat
 Say = Callable[[str], None]
 
 
@@ -203,14 +204,9 @@ class Lab:
             for sender, receiver in ((NODES[1], NODES[0]), (NODES[0], NODES[1])):
                 self.serial_test(sender, receiver)
             self.say("serial cable: ok, both directions")
-            step = f"start heartbeat on the master ({self.cfg.master}), then on the backup ({self.cfg.backup})"
-            self.start_heartbeat(self.cfg.master)
-            self.start_heartbeat(self.cfg.backup)
-            step = f"wait until {self.cfg.master} serves the cluster URL"
-            self.wait_serving(self.cfg.master,
-                              timeout=self.failover_bound() + self.cfg.times.initdead + RQSTDELAY)
-            step = f"wait until {self.cfg.backup} has joined the cluster"
-            self.wait_joined(self.cfg.backup)
+            step = (f"start heartbeat on the master ({self.cfg.master}), then on the backup "
+                    f"({self.cfg.backup}), until the master serves and the backup has joined")
+            self._start_heartbeats()
             for node in NODES:  # from now on heartbeat starts at boot, like an enabled service
                 self.run(node, ["touch", AUTOSTART_MARK], check=True)
         except BaseException as exc:
@@ -301,9 +297,6 @@ class Lab:
 
         wait_until(f"container {c.name} to be {status}", check, timeout=timeout)
 
-    def wait_until_true(self, what: str, predicate: Callable[[], bool], timeout: float) -> None:
-        wait_until(what, lambda: (predicate(), "not yet"), timeout=timeout)
-
     def _failure_log(self, step: str) -> str:
         """The tail of the log that explains a failed step: heartbeat's for heartbeat's steps,
         else the container logs of the hosts the step names (all of them if it names none)."""
@@ -387,7 +380,7 @@ class Lab:
                    timeout=self.failover_bound() + self.cfg.times.initdead + RQSTDELAY)
 
     def heartbeat_running(self, node: str) -> bool:
-        return self.run(node, ["pgrep", "-f", "^heartbeat: master control"], timeout=10).ok
+        return self.run(node, ["pgrep", "-f", HEARTBEAT_PROCESS], timeout=10).ok
 
     def stop_heartbeat(self, node: str) -> None:
         check_node(node, NODES)
@@ -410,10 +403,15 @@ class Lab:
             for folder in ("/etc/ha.d", "/lab/etc"):
                 put_file(self.container(node), f"{folder}/ha.cf", ha_cf(cfg).encode(), 0o644)
                 put_file(self.container(node), f"{folder}/authkeys", authkeys(cfg).encode(), 0o600)
-        for node in (cfg.master, cfg.backup):
-            self.start_heartbeat(node)
-        self.wait_serving(cfg.master, timeout=self.failover_bound() + cfg.times.initdead)
-        self.wait_joined(cfg.backup)
+        self._start_heartbeats()
+
+    def _start_heartbeats(self) -> None:
+        """The article's start: heartbeat on the master, then on the backup; done when the
+        master serves and the backup has finished its start-up round (RQSTDELAY)."""
+        self.start_heartbeat(self.cfg.master)
+        self.start_heartbeat(self.cfg.backup)
+        self.wait_serving(self.cfg.master, timeout=self.failover_bound() + self.cfg.times.initdead + RQSTDELAY)
+        self.wait_joined(self.cfg.backup)
 
     def failover_bound(self) -> float:
         """How long a takeover may take under this timing: deadtime, plus time to stop and start resources."""
@@ -463,7 +461,7 @@ class Lab:
         if c.status != "running":
             return {"container": c.status, "heartbeat": False, "vip": False, "mounted": False, "apache": False}
         script = (
-            "pgrep -f '^heartbeat: master control' >/dev/null && echo heartbeat=1 || echo heartbeat=0; "
+            f"pgrep -f '{HEARTBEAT_PROCESS}' >/dev/null && echo heartbeat=1 || echo heartbeat=0; "
             f"ip -4 -o addr show dev eth0 | grep -q ' {self.cfg.vip}/' && echo vip=1 || echo vip=0; "
             "awk '$2==\"/ha\"{m=1} END{print \"mounted=\" (m?1:0)}' /proc/mounts; "
             "pgrep -x apache2 >/dev/null && echo apache=1 || echo apache=0"

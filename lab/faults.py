@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .config import CLIENT, NFS_SERVER, NODES, ConfigError
+from .waiting import wait_until
 
 CHAIN_IN, CHAIN_OUT = "LAB-FAULT-IN", "LAB-FAULT-OUT"
 HB_STANDBY = "/usr/share/heartbeat/hb_standby"
@@ -90,7 +91,8 @@ def stop_nfs(lab, node: str | None = None) -> None:  # noqa: ANN001
 
 def kill_apache(lab, node: str) -> None:  # noqa: ANN001
     lab.run(node, ["pkill", "-KILL", "-x", "apache2"])
-    lab.wait_until_true(f"Apache gone on {node}", lambda: not lab.node_state(node)["apache"], timeout=10)
+    wait_until(f"Apache gone on {node}", lambda: (not lab.node_state(node)["apache"], "apache2 still running"),
+               timeout=10)
 
 
 def standby(lab, node: str) -> None:  # noqa: ANN001

@@ -14,6 +14,7 @@ from lab.cluster import Lab
 from lab.faults import heal, inject
 from lab.probe import Probe
 from lab.render import hostname_text, index_text, page_text
+from lab.scenario import split_brain
 from lab.waiting import wait_until
 
 OUTAGES: dict[str, float | None] = {}  # scenario -> client-visible outage, printed at the end
@@ -173,11 +174,7 @@ def test_lan_and_serial_cut_is_split_brain_and_heal_leaves_one_owner(lab: Lab, h
     inject(lab, "cut-lan")
     inject(lab, "cut-serial")
 
-    def split() -> tuple[bool, str]:
-        a = audit(lab)
-        return a.split_brain, a.report()
-
-    wait_until("both nodes to hold the VIP (split brain)", split, timeout=lab.failover_bound())
+    wait_until("both nodes to hold the VIP (split brain)", lambda: split_brain(lab), timeout=lab.failover_bound())
     report = audit(lab).report()
     assert "SPLIT BRAIN: both nodes hold the VIP (ha1, ha2)" in report
     assert lab.status()["problems"][0] == "split brain: ha1 and ha2 both hold the VIP"
