@@ -1,6 +1,5 @@
 """Faults a two-node cluster meets, one call away. Each returns once the fault is really in
-place; `heal` undoes every fault and brings the cluster back to its known-good state
-(both nodes up, the master active, no rules, nothing paused).
+place; `lab.recovery.heal` undoes them all.
 
 Network faults are iptables rules inside the nodes, in chains of their own, as heartbeat's
 CTS and Jepsen do: `docker network disconnect` would rename eth0 on reconnect and leave
@@ -11,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .config import CLIENT, NFS_SERVER, NODES, ConfigError
+from . import heartbeat
+from .engine.handle import LabHandle
+from .errors import ConfigError
+from .model.config import CLIENT, NFS_SERVER, NODES
+from .model.contract import FAULT_CHAIN_IN, FAULT_CHAIN_OUT, HB_STANDBY, HB_TAKEOVER
+from .observe.state import node_state
 from .waiting import wait_until
-
-CHAIN_IN, CHAIN_OUT = "LAB-FAULT-IN", "LAB-FAULT-OUT"
-HB_STANDBY = "/usr/share/heartbeat/hb_standby"
-HB_TAKEOVER = "/usr/share/heartbeat/hb_takeover"
 
 
 @dataclass(frozen=True)
@@ -24,85 +24,93 @@ class Fault:
     name: str
     help: str
     needs_node: bool
-    apply: Callable  # (lab, node) -> None
+    apply: Callable[[LabHandle, str | None], None]
 
 
-def _chains(lab, node: str) -> None:  # noqa: ANN001
+def _chains(lab: LabHandle, node: str) -> None:
     """Create the fault chains and hook them first into INPUT and OUTPUT (idempotent)."""
     lab.sh(node, f"""
-        iptables -N {CHAIN_IN} 2>/dev/null; iptables -N {CHAIN_OUT} 2>/dev/null
-        iptables -C INPUT -j {CHAIN_IN} 2>/dev/null || iptables -I INPUT 1 -j {CHAIN_IN}
-        iptables -C OUTPUT -j {CHAIN_OUT} 2>/dev/null || iptables -I OUTPUT 1 -j {CHAIN_OUT}
+        iptables -N {FAULT_CHAIN_IN} 2>/dev/null; iptables -N {FAULT_CHAIN_OUT} 2>/dev/null
+        iptables -C INPUT -j {FAULT_CHAIN_IN} 2>/dev/null || iptables -I INPUT 1 -j {FAULT_CHAIN_IN}
+        iptables -C OUTPUT -j {FAULT_CHAIN_OUT} 2>/dev/null || iptables -I OUTPUT 1 -j {FAULT_CHAIN_OUT}
     """, check=True)
 
 
-def _drop(lab, node: str, peer_net: str) -> None:  # noqa: ANN001
+def _drop(lab: LabHandle, node: str, peer_net: str) -> None:
     """Drop everything between `node` and the addresses `peer_net` (an address or subnet)."""
     _chains(lab, node)
-    lab.sh(node, f"iptables -A {CHAIN_IN} -s {peer_net} -j DROP && iptables -A {CHAIN_OUT} -d {peer_net} -j DROP",
+    lab.sh(node, f"iptables -A {FAULT_CHAIN_IN} -s {peer_net} -j DROP && "
+                 f"iptables -A {FAULT_CHAIN_OUT} -d {peer_net} -j DROP", check=True)
+
+
+def clear_rules(lab: LabHandle, node: str) -> None:
+    lab.sh(node, f"iptables -F {FAULT_CHAIN_IN} 2>/dev/null; iptables -F {FAULT_CHAIN_OUT} 2>/dev/null; true",
            check=True)
 
 
-def clear_rules(lab, node: str) -> None:  # noqa: ANN001
-    lab.sh(node, f"iptables -F {CHAIN_IN} 2>/dev/null; iptables -F {CHAIN_OUT} 2>/dev/null; true", check=True)
-
-
 # ---- the faults -------------------------------------------------------------------------
-def stop_heartbeat(lab, node: str) -> None:  # noqa: ANN001
-    lab.stop_heartbeat(node)
+def stop_heartbeat(lab: LabHandle, node: str | None) -> None:
+    heartbeat.stop_heartbeat(lab, _node(node))
 
 
-def kill_node(lab, node: str) -> None:  # noqa: ANN001
+def kill_node(lab: LabHandle, node: str | None) -> None:
     """Power cut: SIGKILL the whole container, no shutdown scripts."""
-    lab.container(node).kill()
-    lab.wait_container(node, "exited")
+    lab.container(_node(node)).kill()
+    lab.wait_container(_node(node), "exited")
 
 
-def pause_node(lab, node: str) -> None:  # noqa: ANN001
+def pause_node(lab: LabHandle, node: str | None) -> None:
     """A hung machine: every process frozen (cgroup freezer), the network still up."""
-    lab.container(node).pause()
-    lab.wait_container(node, "paused")
+    lab.container(_node(node)).pause()
+    lab.wait_container(_node(node), "paused")
 
 
-def cut_lan(lab, node: str | None = None) -> None:  # noqa: ANN001
+def cut_lan(lab: LabHandle, node: str | None = None) -> None:
     """Cut the LAN between ha1 and ha2 only: clients still reach both."""
     for n in NODES:
         _drop(lab, n, lab.cfg.lan_ip(lab.cfg.peer(n)))
 
 
-def cut_serial(lab, node: str | None = None) -> None:  # noqa: ANN001
+def cut_serial(lab: LabHandle, node: str | None = None) -> None:
     for n in NODES:
         _drop(lab, n, lab.cfg.serial_ip(lab.cfg.peer(n)))
 
 
-def isolate(lab, node: str) -> None:  # noqa: ANN001
+def isolate(lab: LabHandle, node: str | None) -> None:
     """Cut the node off from the clients (ha3, the host) and the ping node (ha3), and from the
     peer's Ethernet heartbeats; the serial cable and the NFS server stay reachable. The case
-    ipfail exists for. (Cut nfsha too and the hand-over never completes: Apache's stop
-    script stats the docroot on the hard-mounted /ha and waits for the server forever.)"""
+    ipfail exists for. (Cut nfsha too and the hand-over never completes: anything that stats
+    the docroot on the hard-mounted /ha waits for the server forever.)"""
+    node = _node(node)
     for addr in (lab.cfg.lan_ip(CLIENT), lab.cfg.lan_gateway, lab.cfg.lan_ip(lab.cfg.peer(node))):
         _drop(lab, node, addr)
 
 
-def stop_nfs(lab, node: str | None = None) -> None:  # noqa: ANN001
+def stop_nfs(lab: LabHandle, node: str | None = None) -> None:
     lab.container(NFS_SERVER).stop(timeout=5)
     lab.wait_container(NFS_SERVER, "exited")
 
 
-def kill_apache(lab, node: str) -> None:  # noqa: ANN001
+def kill_apache(lab: LabHandle, node: str | None) -> None:
+    node = _node(node)
     lab.run(node, ["pkill", "-KILL", "-x", "apache2"])
-    wait_until(f"Apache gone on {node}", lambda: (not lab.node_state(node)["apache"], "apache2 still running"),
+    wait_until(f"Apache gone on {node}", lambda: (not node_state(lab, node)["apache"], "apache2 still running"),
                timeout=10)
 
 
-def standby(lab, node: str) -> None:  # noqa: ANN001
+def standby(lab: LabHandle, node: str | None) -> None:
     """hb_standby on `node`: it gives its resources to the other node."""
-    lab.run(node, [HB_STANDBY], check=True)
+    lab.run(_node(node), [HB_STANDBY], check=True)
 
 
-def takeover(lab, node: str) -> None:  # noqa: ANN001
+def takeover(lab: LabHandle, node: str | None) -> None:
     """hb_takeover on `node`: it takes the resources from the other node."""
-    lab.run(node, [HB_TAKEOVER], check=True)
+    lab.run(_node(node), [HB_TAKEOVER], check=True)
+
+
+def _node(node: str | None) -> str:
+    assert node is not None, "inject() checks that faults which need a node get one"
+    return node
 
 
 FAULTS = {f.name: f for f in (
@@ -119,42 +127,20 @@ FAULTS = {f.name: f for f in (
 )}
 
 
-def inject(lab, name: str, node: str | None = None) -> None:  # noqa: ANN001
-    """Put fault `name` in place (on `node` where it needs one); returns once it is."""
+def check_fault(name: str, node: str | None) -> Fault:
+    """The fault called `name`, if `node` is what it takes; else ConfigError saying what is."""
     if name not in FAULTS:
         raise ConfigError(f"unknown fault {name!r}: expected one of {', '.join(FAULTS)}")
     fault = FAULTS[name]
     if fault.needs_node and node not in NODES:
-        raise ConfigError(f"fault {name!r} needs a node: ha1 or ha2 (got {node!r})")
+        raise ConfigError(f"fault {name!r} needs a node: {' or '.join(NODES)} (got {node!r})")
     if not fault.needs_node and node is not None:
         raise ConfigError(f"fault {name!r} takes no node (got {node!r})")
+    return fault
+
+
+def inject(lab: LabHandle, name: str, node: str | None = None) -> None:
+    """Put fault `name` in place (on `node` where it needs one); returns once it is."""
+    fault = check_fault(name, node)
     lab.say(f"fault: {name}{' on ' + node if node else ''}")
     fault.apply(lab, node)
-
-
-def heal(lab, wait: bool = True) -> None:  # noqa: ANN001
-    """Undo every fault: resume and restart containers, remove the rules, start what is
-    stopped; then (wait=True) wait until the master serves again with one owner."""
-    lab.say("heal: resuming, restarting, removing fault rules ...")
-    nfs_restarted = False
-    for host in (NFS_SERVER, *NODES, CLIENT):
-        c = lab.container(host)
-        c.reload()
-        if c.status == "paused":
-            c.unpause()
-        elif c.status in ("exited", "created", "dead"):
-            c.start()
-            nfs_restarted |= host == NFS_SERVER
-    if nfs_restarted:
-        lab.wait_nfs()
-    for node in NODES:
-        lab.wait_node_ready(node)
-        clear_rules(lab, node)
-    if not wait:
-        return
-    for node in (lab.cfg.master, lab.cfg.backup):
-        if not lab.node_state(node)["heartbeat"]:
-            lab.start_heartbeat(node)
-    lab.restore_owner()
-    for node in NODES:  # a node that (re)started heartbeat has finished its start-up round
-        lab.wait_joined(node)

@@ -8,8 +8,8 @@ import html
 import json
 from pathlib import Path
 
-from .probe import Sample, failure_windows, to_jsonable
-from .timeline import Event, Mark, events_jsonable
+from .observe.probe import Sample, failure_windows, to_jsonable
+from .observe.timeline import Event, Mark, events_jsonable
 
 COLORS = {"ha1": "#1f77b4", "ha2": "#2ca02c", "failed": "#d62728", "unknown": "#9e9e9e"}
 EVENT_COLORS = {"dead": "#d62728", "standby": "#9467bd", "ipfail": "#9467bd", "release": "#ff7f0e",

@@ -1,8 +1,10 @@
-"""Named scenarios: a fault, the outcome to wait for, the heal and the recovery, run with the
-probe on and heartbeat's logs followed, measured and (optionally) drawn.
+"""Named scenarios: a fault, the outcome to wait for, what must hold then, the outage a
+client may see (bounds from the configuration under test), the heal and the recovery; run
+with the probe on and heartbeat's log read back, measured and (optionally) drawn.
 
     lab scenario run hard-kill --report reports/hard-kill
-"""
+
+Scenarios are written for the configured master and backup, not for ha1 and ha2."""
 
 from __future__ import annotations
 
@@ -11,114 +13,162 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import faults
-from .audit import audit
-from .probe import Probe, outage, summary
-from .timeline import LogWatcher, Mark
+from . import faults, heartbeat, recovery
+from .engine.handle import LabHandle
+from .errors import ConfigError
+from .model.config import LabConfig
+from .model.render import hostname_text, index_text, page_text
+from .observe.audit import audit
+from .observe.probe import Probe, outage, summary
+from .observe.state import fetch, node_state, settled, who_serves
+from .observe.timeline import LogWatcher, Mark
 from .waiting import wait_until
+
+Check = Callable[[LabHandle], tuple[bool, str]]
+Bounds = Callable[[LabConfig], tuple[float, float]]
 
 
 @dataclass(frozen=True)
 class Step:
     label: str  # the mark on the timeline, e.g. "kill ha1"
-    act: Callable  # (lab) -> None
+    act: Callable[[LabHandle], None]
     expect: str  # what to wait for afterwards, in words
-    until: Callable  # (lab) -> (bool, seen)
+    until: Check  # (holds, what was seen)
+    outage: Bounds | None = None  # the client-visible outage this step may cause, if asserted
+    holds: tuple[tuple[str, Check], ...] = ()  # what must be true once `until` holds
 
 
-def serving(node: str) -> Callable:
-    def check(lab) -> tuple[bool, str]:  # noqa: ANN001
-        who = lab.who_serves()
+def serving(node: str) -> Check:
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        who = who_serves(lab)
         return who == node, f"hostname.html names {who}" if who else "no answer"
     return check
 
 
-def split_brain(lab) -> tuple[bool, str]:  # noqa: ANN001
+def split_brain(lab: LabHandle) -> tuple[bool, str]:
     a = audit(lab)
     return a.split_brain, a.report()
 
 
-def heal_step(node: str = "ha1") -> Step:
-    return Step("heal", lambda lab: faults.heal(lab, wait=False), f"{node} serves again", serving(node))
+def both_pages_from(node: str) -> tuple[str, Check]:
+    """The article's check in the browser: index.html and hostname.html with its texts."""
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        pages = {p: fetch(lab, p) for p in ("index.html", "hostname.html")}
+        want = {"index.html": index_text(lab.cfg), "hostname.html": hostname_text(lab.cfg, node)}
+        seen = {p: (code, page_text(body)) for p, (code, body) in pages.items()}
+        return all(seen[p] == (200, want[p]) for p in want), str(seen)
+    return f"both pages served with the article's texts, hostname.html naming {node}", check
 
 
-def fault_step(name: str, node: str | None, expect_node: str) -> Step:
+def holds_nothing(node: str) -> tuple[str, Check]:
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        st = node_state(lab, node)
+        return not any(st[r] for r in ("vip", "mounted", "apache")), str(st)
+    return f"{node} holds no resource", check
+
+
+def handover(cfg: LabConfig) -> tuple[float, float]:
+    return 0.0, cfg.handover_limit
+
+
+def crash(cfg: LabConfig) -> tuple[float, float]:
+    return cfg.crash_takeover
+
+
+def ipfail(cfg: LabConfig) -> tuple[float, float]:
+    """ipfail: the ping node is declared dead deadtime after its last answer, the nodes agree
+    who sees it, then the isolated node hands over."""
+    return cfg.times.deadtime - cfg.times.keepalive, 2 * cfg.times.deadtime + cfg.handover_limit
+
+
+def no_outage(cfg: LabConfig) -> tuple[float, float]:
+    return 0.0, 0.0
+
+
+def fault(name: str, node: str | None, expect_node: str, bounds: Bounds | None, *holds: tuple[str, Check]) -> Step:
     return Step(f"{name} {node or ''}".strip(), lambda lab: faults.inject(lab, name, node),
-                f"{expect_node} serves", serving(expect_node))
+                f"{expect_node} serves", serving(expect_node), bounds, holds)
+
+
+def heal(master: str, bounds: Bounds | None = None) -> Step:
+    return Step("heal", lambda lab: recovery.heal(lab, wait=False), f"{master} serves again", serving(master), bounds)
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
     help: str
-    steps: tuple[Step, ...]
+    steps: Callable[[str, str], tuple[Step, ...]]  # (master, backup) -> steps
     settle: float = field(default=2.0)  # seconds of probing kept after the last step, to show the aftermath
 
 
 SCENARIOS = {s.name: s for s in (
-    Scenario("graceful-stop", "the article's test: heartbeat stop on ha1, then start again (failback)", (
-        fault_step("stop-heartbeat", "ha1", "ha2"),
-        Step("heartbeat start ha1", lambda lab: lab.start_heartbeat("ha1"), "ha1 serves", serving("ha1")),
+    Scenario("graceful-stop", "the article's test: heartbeat stop on the master, then start again (failback)",
+             lambda m, b: (
+                 fault("stop-heartbeat", m, b, handover, both_pages_from(b), holds_nothing(m)),
+                 Step(f"heartbeat start {m}", lambda lab: heartbeat.start_heartbeat(lab, m), f"{m} serves",
+                      serving(m), handover, (both_pages_from(m), holds_nothing(b))),
+             )),
+    Scenario("hard-kill", "power cut of the master, then power on (it rejoins and takes back)", lambda m, b: (
+        fault("kill", m, b, crash, both_pages_from(b)),
+        heal(m, handover),
     )),
-    Scenario("hard-kill", "power cut of ha1, then power on (it rejoins and takes back)", (
-        fault_step("kill", "ha1", "ha2"),
-        heal_step(),
+    Scenario("standby", "hb_standby on the master, then hb_takeover on the master", lambda m, b: (
+        fault("standby", m, b, handover, holds_nothing(m)),
+        fault("takeover", m, m, handover, holds_nothing(b)),
     )),
-    Scenario("standby", "hb_standby on ha1, then hb_takeover on ha1", (
-        fault_step("standby", "ha1", "ha2"),
-        fault_step("takeover", "ha1", "ha1"),
+    Scenario("pause", "the master hangs (paused), then resumes", lambda m, b: (
+        fault("pause", m, b, crash),
+        heal(m),
     )),
-    Scenario("pause", "ha1 hangs (paused), then resumes", (
-        fault_step("pause", "ha1", "ha2"),
-        heal_step(),
+    Scenario("isolate", "the master cut off from clients and the ping node: ipfail hands over", lambda m, b: (
+        fault("isolate", m, b, ipfail, holds_nothing(m)),
+        heal(m),
     )),
-    Scenario("isolate", "ha1 cut off from clients and the ping node: ipfail hands over", (
-        fault_step("isolate", "ha1", "ha2"),
-        heal_step(),
-    )),
-    Scenario("split-brain", "LAN and serial cut: both nodes take the VIP; then heal", (
-        Step("cut-lan", lambda lab: faults.inject(lab, "cut-lan"), "the LAN cut", lambda lab: (True, "")),
+    Scenario("split-brain", "LAN and serial cut: both nodes take the VIP; then heal", lambda m, b: (
+        Step("cut-lan", lambda lab: faults.inject(lab, "cut-lan"), f"{m} still serves", serving(m), no_outage),
         Step("cut-serial", lambda lab: faults.inject(lab, "cut-serial"), "both nodes hold the VIP", split_brain),
-        heal_step(),
+        heal(m),
     )),
 )}
 
 
-def run(lab, name: str, where: str = "ha3", report_dir: Path | None = None, hz: float = 20.0) -> dict:  # noqa: ANN001
-    """Run scenario `name` from the known-good state; return its numbers (and write the report)."""
+def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None = None, hz: float = 20.0) -> dict:
+    """Run scenario `name` from the known-good state; return its numbers, each step's outage
+    against its bounds and what held (and write the report)."""
     if name not in SCENARIOS:
-        from .config import ConfigError
-
         raise ConfigError(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}")
     scenario = SCENARIOS[name]
-    faults.heal(lab)
+    steps = scenario.steps(lab.cfg.master, lab.cfg.backup)
+    recovery.heal(lab)
     marks: list[Mark] = []
-    timeout = 2 * lab.failover_bound() + lab.cfg.times.initdead
+    held: list[list[dict]] = []
+    timeout = 2 * lab.cfg.failover_wait + lab.cfg.times.initdead
     with LogWatcher(lab) as logs, Probe(lab, where=where, hz=hz) as probe:
         wait_until("the probe's first good answer", lambda: (any(s.ok for s in probe.samples), "none yet"), 10)
-        t_begin = time.monotonic()
-        for step in scenario.steps:
-            t = time.monotonic()
-            marks.append(Mark(t, step.label))
+        for step in steps:
+            marks.append(Mark(time.monotonic(), step.label))
             step.act(lab)
             wait_until(f"{step.expect} after {step.label}", lambda s=step: s.until(lab), timeout=timeout, interval=0.1)
+            held.append([{"what": what, "ok": (r := check(lab))[0], "seen": r[1]} for what, check in step.holds])
             # heartbeat finishes its transition before the next step: a node rejoining while the
             # other is still taking over can miss the failback negotiation
             wait_until(f"heartbeat to finish its transition after {step.label}",
-                       lambda: (lab.settled(), "a node is still in transition"), timeout=timeout, interval=0.1)
+                       lambda: (settled(lab), "a node is still in transition"), timeout=timeout, interval=0.1)
         end = time.monotonic() + scenario.settle
         wait_until("the aftermath to be recorded", lambda: (time.monotonic() >= end, ""), scenario.settle + 5, 0.1)
-    samples = [s for s in probe.samples if s.t >= t_begin - 1.0]
-    events = [e for e in logs.sorted_events() if e.t >= t_begin - 1.0]
+    samples = [s for s in probe.samples if s.t >= marks[0].t - 1.0]
+    events = [e for e in logs.sorted_events() if e.t >= marks[0].t - 1.0]
     result = {
         "scenario": name,
         "help": scenario.help,
         "timing": lab.cfg.timing,
+        "master": lab.cfg.master,
         "times": {k: getattr(lab.cfg.times, k) for k in ("keepalive", "deadtime", "warntime", "initdead")},
         "probe": {"where": where, "hz": hz, "url": probe.url},
         "t0": marks[0].t,
-        "steps": [{"label": m.label, "t": m.t, "outage_s": _r(outage(_until(samples, nxt), m.t))}
-                  for m, nxt in zip(marks, [*marks[1:], None])],
+        "steps": [_step_result(lab.cfg, step, m, nxt, samples, h)
+                  for step, m, nxt, h in zip(steps, marks, [*marks[1:], None], held)],
         "summary": summary(samples, since=marks[0].t),
     }
     if report_dir is not None:
@@ -128,10 +178,10 @@ def run(lab, name: str, where: str = "ha3", report_dir: Path | None = None, hz: 
     return result
 
 
-def _until(samples: list, mark: Mark | None) -> list:
-    """The samples before the next step began: each step's outage is its own."""
-    return samples if mark is None else [s for s in samples if s.t < mark.t]
-
-
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 3)
+def _step_result(cfg: LabConfig, step: Step, mark: Mark, nxt: Mark | None, samples: list, held: list[dict]) -> dict:
+    """A step's outage is its own: measured on the samples before the next step began."""
+    out = outage(samples if nxt is None else [s for s in samples if s.t < nxt.t], mark.t)
+    bounds = step.outage(cfg) if step.outage else None
+    within = None if bounds is None else out is not None and bounds[0] <= out <= bounds[1]
+    return {"label": step.label, "t": mark.t, "outage_s": None if out is None else round(out, 3),
+            "bounds_s": bounds, "within_bounds": within, "holds": held}

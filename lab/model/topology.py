@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import CLIENT, NFS_SERVER, NODES, LabConfig
-from .images import image_name
+from .contract import LAB_DIR
+
+IMAGE_PREFIX = "heartbeat-lab/"
+LAB_IMAGES = ("node", "nfs", "client")
 
 LAN = "lan"
 SERIAL = "serial"
@@ -49,7 +52,7 @@ class ContainerSpec:
     env: dict[str, str] = field(default_factory=dict)
     ports: dict[int, tuple[str, int]] = field(default_factory=dict)  # container port -> (host ip, port)
     volumes: dict[str, str] = field(default_factory=dict)  # volume key -> mount point
-    lab_dir: str = "/lab"  # where the host's rendered folder for this container goes
+    lab_dir: str = LAB_DIR  # where the host's rendered folder for this container goes
     extra_hosts: dict[str, str] = field(default_factory=dict)
 
 
@@ -66,7 +69,13 @@ class Topology:
         return next(n for n in self.networks if n.key == key)
 
 
-def topology(cfg: LabConfig, nfs_client: str) -> Topology:
+def image_name(kind: str) -> str:
+    return f"{IMAGE_PREFIX}{kind}:latest"
+
+
+def topology(cfg: LabConfig) -> Topology:
+    """The containers and networks of the lab `cfg` describes (nfs_client resolved)."""
+    cfg.share_fstype  # noqa: B018 - raises unless nfs_client was resolved
     # The names sort "lan" before "serial": docker numbers the interfaces of a
     # container in that order after a restart, and heartbeat and IPaddr2 expect the LAN on eth0.
     networks = (
@@ -85,7 +94,7 @@ def topology(cfg: LabConfig, nfs_client: str) -> Topology:
                 image=image_name("node"),
                 addresses={LAN: cfg.lan_ip(node), SERIAL: cfg.serial_ip(node)},
                 cap_add=NODE_CAPS,
-                devices=("/dev/fuse",) if nfs_client == "fuse" else (),
+                devices=("/dev/fuse",) if cfg.nfs_client == "fuse" else (),
                 # AppArmor's docker-default profile forbids mounts, FUSE and NFS alike
                 security_opt=("apparmor:unconfined",) if apparmor_enabled() else (),
                 env={"SERIAL_PEER": cfg.serial_ip(cfg.peer(node)), "SERIAL_PORT": str(cfg.serial_port)},

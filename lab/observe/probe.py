@@ -15,6 +15,8 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..engine.handle import LabHandle
+from ..model.config import CLIENT
 from . import probe_agent
 
 AGENT_PATH = "/usr/local/lib/lab-probe-agent.py"
@@ -42,8 +44,8 @@ class Sample:
 class Probe:
     """Runs while in a with-block. where="ha3" probes from the client node, "host" from here."""
 
-    def __init__(self, lab, where: str = "ha3", hz: float = 20.0, path: str = "hostname.html"):  # noqa: ANN001
-        if where not in ("ha3", "host"):
+    def __init__(self, lab: LabHandle, where: str = CLIENT, hz: float = 20.0, path: str = "hostname.html"):
+        if where not in (CLIENT, "host"):
             raise ValueError(f"probe location {where!r}: expected ha3 or host")
         self.lab, self.where, self.hz = lab, where, hz
         self.url = f"{lab.cfg.url}{path}"
@@ -66,11 +68,9 @@ class Probe:
             self._thread = threading.Thread(target=probe_agent.poll, args=(self.url, self.hz, self._add, self._stop),
                                             name="probe", daemon=True)
         else:
-            from .node import put_file
-
-            client = self.lab.container("ha3")
-            put_file(client, AGENT_PATH, Path(probe_agent.__file__).read_bytes(), 0o755)
-            self._thread = threading.Thread(target=self._read_agent, args=(client,), name="probe-ha3", daemon=True)
+            self.lab.put_file(CLIENT, AGENT_PATH, Path(probe_agent.__file__).read_bytes(), 0o755)
+            self._thread = threading.Thread(target=self._read_agent, args=(self.lab.container(CLIENT),),
+                                            name="probe-ha3", daemon=True)
         self._thread.start()
         return self
 
@@ -88,8 +88,8 @@ class Probe:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        if self.where == "ha3":
-            self.lab.run("ha3", ["pkill", "-f", AGENT_PATH])
+        if self.where == CLIENT:
+            self.lab.run(CLIENT, ["pkill", "-f", AGENT_PATH])
         if self._thread:
             self._thread.join(timeout=5)
 

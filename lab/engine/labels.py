@@ -7,6 +7,7 @@ LABEL_APP = "io.heartbeat-lab.app"
 LABEL_LAB = "io.heartbeat-lab.lab"
 LABEL_ROLE = "io.heartbeat-lab.role"
 LABEL_CONTEXT = "io.heartbeat-lab.context-hash"
+LABEL_CONFIG = "io.heartbeat-lab.config"  # the lab's LabConfig as JSON, on its LAN network
 
 
 def lab_labels(lab: str, role: str) -> dict[str, str]:

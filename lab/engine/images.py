@@ -11,33 +11,30 @@ import sys
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 import docker
 import docker.errors
 
+from ..errors import LabError
+from . import debian
+from ..model.topology import LAB_IMAGES, image_name
 from .labels import APP, LABEL_APP, LABEL_CONTEXT, LABEL_ROLE
 
-IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+IMAGES_DIR = Path(__file__).resolve().parents[2] / "images"
 UPSTREAM_BASE = "debian:bookworm-slim"
 BOOTSTRAP_BASE = "heartbeat-lab/base:bookworm"
-IMAGE_PREFIX = "heartbeat-lab/"
-LAB_IMAGES = ("node", "nfs", "client")
-DEBIAN_MIRROR = os.environ.get("LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
 Say = Callable[[str], None]
-
-
-def image_name(kind: str) -> str:
-    return f"{IMAGE_PREFIX}{kind}:latest"
 
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-class ImageError(RuntimeError):
+class ImageError(LabError):
     pass
 
 
@@ -76,15 +73,19 @@ def bootstrap_base(client: docker.DockerClient, say: Say = _say) -> None:
     if shutil.which("debootstrap") is None:
         say("base: installing debootstrap (apt-get) ...")
         _run(["apt-get", "install", "-y", "--no-install-recommends", "debootstrap"], "apt-get install debootstrap")
+    try:
+        mirror, security = debian.mirrors()
+    except debian.MirrorError as exc:
+        raise ImageError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="heartbeat-lab-base-") as tmp:
         root = Path(tmp) / "rootfs"
-        say(f"base: debootstrap --variant=minbase bookworm from {DEBIAN_MIRROR} (about 30 s) ...")
+        say(f"base: debootstrap --variant=minbase bookworm from {mirror} (about 30 s) ...")
         t0 = time.monotonic()
-        _run(["debootstrap", "--variant=minbase", "bookworm", str(root), DEBIAN_MIRROR], "debootstrap")
+        _run(["debootstrap", "--variant=minbase", "bookworm", str(root), mirror], "debootstrap")
         (root / "etc/apt/sources.list").write_text(
-            f"deb {DEBIAN_MIRROR} bookworm main\n"
-            f"deb {DEBIAN_MIRROR} bookworm-updates main\n"
-            "deb http://deb.debian.org/debian-security bookworm-security main\n"
+            f"deb {mirror} bookworm main\n"
+            f"deb {mirror} bookworm-updates main\n"
+            f"deb {security} bookworm-security main\n"
         )
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for p in (root / junk).glob("*"):
@@ -160,9 +161,13 @@ def build_image(client: docker.DockerClient, kind: str, base: str, say: Say = _s
 
 
 def ensure_images(client: docker.DockerClient | None = None, say: Say = _say, force: bool = False) -> dict[str, str]:
+    """The base, then the three images side by side: their package downloads and the node's
+    nfs4fuse compile overlap (a cold build took 4 min 15 s one after another)."""
     client = client or docker.from_env()
     base = ensure_base(client, say)
-    return {kind: build_image(client, kind, base, say, force) for kind in LAB_IMAGES}
+    with ThreadPoolExecutor(max_workers=len(LAB_IMAGES)) as pool:
+        futures = {kind: pool.submit(build_image, client, kind, base, say, force) for kind in LAB_IMAGES}
+        return {kind: f.result() for kind, f in futures.items()}
 
 
 def remove_images(client: docker.DockerClient | None = None, say: Say = _say) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import NODES
-
-RESOURCES = ("vip", "mounted", "apache")
+from ..engine.handle import LabHandle
+from ..model.config import NODES
+from ..model.contract import HA_LOG
+from .state import RESOURCES, node_state
 BAD_LOG_LINES = ("Both machines own", "No one owns")
 
 
@@ -55,20 +56,21 @@ class Audit:
         return "\n".join(lines)
 
 
-def log_marks(lab) -> dict[str, int]:  # noqa: ANN001
+def line_count(lab: LabHandle, node: str, path: str) -> int:
+    out = lab.sh(node, f"wc -l < {path} 2>/dev/null || echo 0", timeout=10).output.strip()
+    return int(out) if out.isdigit() else 0
+
+
+def log_marks(lab: LabHandle) -> dict[str, int]:
     """How many lines each node's ha-log has now: audit(since=...) reads only what follows."""
-    marks = {}
-    for node in NODES:
-        out = lab.sh(node, "wc -l < /var/log/ha-log 2>/dev/null || echo 0", timeout=10).output.strip()
-        marks[node] = int(out) if out.isdigit() else 0
-    return marks
+    return {node: line_count(lab, node, HA_LOG) for node in NODES}
 
 
-def audit(lab, since: dict[str, int] | None = None) -> Audit:  # noqa: ANN001
+def audit(lab: LabHandle, since: dict[str, int] | None = None) -> Audit:
     owners: dict[str, list[str]] = {r: [] for r in RESOURCES}
     problems, unreachable = [], []
     for node in NODES:
-        state = lab.node_state(node)
+        state = node_state(lab, node)
         if state["container"] != "running":
             unreachable.append(node)
             continue
@@ -76,7 +78,7 @@ def audit(lab, since: dict[str, int] | None = None) -> Audit:  # noqa: ANN001
             if state[res]:
                 owners[res].append(node)
         start = (since or {}).get(node, 0) + 1
-        log = lab.run(node, ["tail", "-n", f"+{start}", "/var/log/ha-log"], timeout=10).output
+        log = lab.run(node, ["tail", "-n", f"+{start}", HA_LOG], timeout=10).output
         problems += [f"{node}: {line.strip()}" for line in log.splitlines()
                      if any(bad in line for bad in BAD_LOG_LINES)]
     return Audit(owners, problems, unreachable)

@@ -1,6 +1,6 @@
 """Files rendered from the LabConfig: heartbeat's ha.cf, haresources and authkeys, the
-pages, and nfs-ganesha's configuration. One function per file; `render_tree` lays them out
-as the folders the containers receive (/lab/etc, /lab/share)."""
+nodes' fstab, the pages, and nfs-ganesha's configuration. One function per file;
+`render_tree` lays them out as the folders the containers receive (/lab/etc, /lab/share)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,7 @@ import re
 from pathlib import Path
 
 from .config import CLIENT, NFS_SERVER, NODES, LabConfig, _secs
-
-# The share as each NFS client names it in haresources. The kernel client takes the article's
-# nfsha:/ha. For nfs4fuse the Filesystem agent would take a fuse source that is not an existing
-# directory for a missing block device (resource-agents issue #1665), so it is /net/nfsha/ha.
-NFS_SOURCES = {"kernel": (f"{NFS_SERVER}:/ha", "nfs"), "fuse": (f"/net/{NFS_SERVER}/ha", "fuse.nfs4fuse")}
-IPFAIL = "/usr/libexec/heartbeat/ipfail"  # Debian's path; the article's was /usr/lib/heartbeat
+from .contract import HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
 
 
 def ha_cf(cfg: LabConfig) -> str:
@@ -28,7 +23,7 @@ def ha_cf(cfg: LabConfig) -> str:
 #	File to write debug messages to
 debugfile /var/log/ha-debug
 #	File to write other messages to
-logfile	/var/log/ha-log
+logfile	{HA_LOG}
 #	Facility to use for syslog()/logger
 logfacility	local0
 #	keepalive: how long between heartbeats?
@@ -44,7 +39,7 @@ udpport	{cfg.udpport}
 #	Baud rate for serial ports...
 baud	{cfg.baud}
 #	serial	serialportname ...
-serial	/dev/ttyS0
+serial	{SERIAL_DEVICE}
 #	Ethernet heartbeats over the LAN; heartbeat skips the line naming its own address,
 #	so both nodes share this file.
 {peers}
@@ -68,13 +63,21 @@ respawn hacluster {IPFAIL}
 """
 
 
-def haresources(cfg: LabConfig, nfs_client: str) -> str:
-    source, fstype = NFS_SOURCES[nfs_client]
+def haresources(cfg: LabConfig) -> str:
     return (
         f"# /etc/ha.d/haresources rendered by the heartbeat lab {cfg.name!r}; identical on both nodes.\n"
         f"# At start: take the cluster IP, mount the shared /ha, start Apache; at stop, the reverse.\n"
         f"{cfg.master} IPaddr2::{cfg.vip}/{cfg.prefixlen}/eth0 "
-        f"Filesystem::{source}::/ha::{fstype}::rw,hard apache2\n"
+        f"Filesystem::{cfg.share_source}::{SHARE_MOUNT}::{cfg.share_fstype}::rw,hard apache2\n"
+    )
+
+
+def fstab(cfg: LabConfig) -> str:
+    """The article's Listing 2: the share in /etc/fstab, noauto (heartbeat mounts it), so
+    that `mount /ha` and `umount /ha` work by hand while heartbeat is stopped."""
+    return (
+        f"# /etc/fstab rendered by the heartbeat lab {cfg.name!r}\n"
+        f"{cfg.share_source}\t{SHARE_MOUNT}\t{cfg.share_fstype}\tnoauto,rw,hard 0 0\n"
     )
 
 
@@ -144,19 +147,20 @@ LOG {{
 """
 
 
-def render_tree(cfg: LabConfig, nfs_client: str, dest: Path) -> dict[str, Path]:
+def render_tree(cfg: LabConfig, dest: Path) -> dict[str, Path]:
     """Write every rendered file under dest; return, per host, the folder (named lab) that
     becomes /lab in its container."""
     dest = Path(dest)
     out: dict[str, Path] = {}
     for node in NODES:
-        etc = dest / node / "lab" / "etc"
+        etc = dest / node / Path(LAB_DIR).name / "etc"
         _write(etc / "ha.cf", ha_cf(cfg))
-        _write(etc / "haresources", haresources(cfg, nfs_client))
+        _write(etc / "haresources", haresources(cfg))
+        _write(etc / "fstab", fstab(cfg))
         _write(etc / "authkeys", authkeys(cfg), mode=0o600)
         _write(etc / "hostname.html", _page(hostname_text(cfg, node)))
-        out[node] = dest / node / "lab"
-    nfs = dest / NFS_SERVER / "lab"
+        out[node] = dest / node / Path(LAB_DIR).name
+    nfs = dest / NFS_SERVER / Path(LAB_DIR).name
     _write(nfs / "etc" / "ganesha.conf", ganesha_conf(cfg))
     # The article's shared tree: /ha/www/html (mode 775) with index.html, and hostname.html
     # a link to each node's local page.

@@ -1,4 +1,4 @@
-"""One way to run a command in a lab container, used everywhere."""
+"""One way to run a command in a lab container (and to put or read a file), used everywhere."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import PurePosixPath
 
 from docker.models.containers import Container
 
+from ..errors import CommandError
+
 
 @dataclass(frozen=True)
 class Result:
@@ -19,10 +21,6 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.code == 0
-
-
-class CommandError(RuntimeError):
-    pass
 
 
 def run(container: Container, argv: list[str], timeout: float | None = 30, check: bool = False,
@@ -55,3 +53,15 @@ def put_file(container: Container, path: str, data: bytes, mode: int = 0o644) ->
         tar.addfile(info, io.BytesIO(data))
     if not container.put_archive(str(p.parent), buf.getvalue()):
         raise CommandError(f"could not write {path} into {container.name}")
+
+
+def read_file(container: Container, path: str) -> bytes:
+    """A file of the container's own filesystem, whether the container runs or not (a
+    killed node's logs are read this way)."""
+    chunks, _ = container.get_archive(path)
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+        member = tar.next()
+        f = tar.extractfile(member) if member else None
+        if f is None:
+            raise CommandError(f"{path} in {container.name} is not a regular file")
+        return f.read()

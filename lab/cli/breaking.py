@@ -1,0 +1,121 @@
+"""lab fail, heal, audit, scenario, probe: breaking the cluster and watching it recover."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..engine.handle import LabHandle
+from ..faults import FAULTS, check_fault, inject
+from ..model.config import CLIENT, NODES
+from ..observe.audit import audit
+from ..observe.probe import Probe
+from ..recovery import heal
+from ..scenario import SCENARIOS, run
+from .options import name_arg
+
+WHERE = (CLIENT, "host")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fail", help="inject a fault: " + ", ".join(FAULTS),
+                       description="\n".join(f"{f.name:15} {f.help}" for f in FAULTS.values()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    name_arg(p)
+    p.add_argument("fault", choices=sorted(FAULTS))
+    p.add_argument("node", nargs="?", choices=NODES, help="the node, for faults that take one")
+    p.set_defaults(func=cmd_fail)
+
+    p = sub.add_parser("heal", help="undo every fault and give the resources back to the master")
+    name_arg(p)
+    p.set_defaults(func=cmd_heal)
+
+    p = sub.add_parser("audit", help="exactly one node holds the VIP, /ha and Apache; no ownership errors in ha-log")
+    name_arg(p)
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("scenario", help="run a named scenario with the probe on and write its report",
+                       description="\n".join(f"{n:14} {sc.help}" for n, sc in SCENARIOS.items()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    name_arg(p)
+    p.add_argument("action", choices=["run", "list"])
+    p.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))
+    p.add_argument("--report", metavar="DIR", help="write timeline.png, report.html and report.json into DIR")
+    p.add_argument("--from", dest="where", choices=WHERE, default=CLIENT, help="where the probe runs")
+    p.set_defaults(func=cmd_scenario)
+
+    p = sub.add_parser("probe", help="watch the cluster URL live: who answers, and every outage")
+    name_arg(p)
+    p.add_argument("--from", dest="where", choices=WHERE, default=CLIENT, help="where the probe runs")
+    p.add_argument("--hz", type=float, default=20.0)
+    p.add_argument("--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)")
+    p.set_defaults(func=cmd_probe)
+
+
+def cmd_fail(a: argparse.Namespace) -> int:
+    check_fault(a.fault, a.node)  # before attaching: bad arguments need no lab
+    inject(LabHandle.attach(a.name), a.fault, a.node)
+    print(f"fault {a.fault}{' on ' + a.node if a.node else ''} in place; `lab status` to watch, `lab heal` to undo")
+    return 0
+
+
+def cmd_heal(a: argparse.Namespace) -> int:
+    lab = LabHandle.attach(a.name)
+    heal(lab)
+    print(f"healed: {lab.cfg.master} serves again")
+    return 0
+
+
+def cmd_audit(a: argparse.Namespace) -> int:
+    result = audit(LabHandle.attach(a.name))
+    print(result.report())
+    return 0 if result.ok else 1
+
+
+def cmd_scenario(a: argparse.Namespace) -> int:
+    if a.action == "list" or a.scenario is None:
+        for n, sc in SCENARIOS.items():
+            print(f"{n:14} {sc.help}")
+        return 0 if a.action == "list" else 2
+    result = run(LabHandle.attach(a.name), a.scenario, where=a.where,
+                 report_dir=Path(a.report) if a.report else None)
+    print(f"scenario {a.scenario}:")
+    for step in result["steps"]:
+        out, bounds = step["outage_s"], step["bounds_s"]
+        verdict = "" if bounds is None else (f"  (expected {bounds[0]:g}..{bounds[1]:g} s: "
+                                             f"{'ok' if step['within_bounds'] else 'OUTSIDE'})")
+        print(f"  {step['label']:22} outage {'no recovery' if out is None else f'{out:.2f} s'}{verdict}")
+        for h in step["holds"]:
+            print(f"  {'':22} {'ok' if h['ok'] else 'FAILED'}: {h['what']}" + ("" if h["ok"] else f" ({h['seen']})"))
+    s = result["summary"]
+    print(f"  {s['requests']} requests ({s['rate_hz']} Hz) from {a.where}: {s['failure_windows']} failure window(s), "
+          f"{s['failed_time_s']:.2f} s failed, served by {' -> '.join(s['served_by'])}")
+    if "files" in result:
+        print(f"  report: {result['files']['html']}  picture: {result['files']['png']}")
+    bad = [st for st in result["steps"] if st["within_bounds"] is False or not all(h["ok"] for h in st["holds"])]
+    return 1 if bad else 0
+
+
+def cmd_probe(a: argparse.Namespace) -> int:
+    lab = LabHandle.attach(a.name)
+    print(f"probing {lab.cfg.url}hostname.html from {a.where} at {a.hz:g} Hz; Ctrl-C to stop")
+    start = time.monotonic()
+    with Probe(lab, where=a.where, hz=a.hz) as p:
+        shown, state, since = 0, None, start
+        try:
+            while not a.seconds or time.monotonic() - start < a.seconds:
+                time.sleep(0.2)
+                for s in p.samples[shown:]:
+                    now = s.node if s.ok else s.result
+                    if now != state:
+                        if state is not None:
+                            print(f"  {s.t - start:8.2f} s  {state} for {s.t - since:.2f} s -> {now}"
+                                  + (f"  ({s.detail})" if s.detail else ""))
+                        else:
+                            print(f"  {s.t - start:8.2f} s  {now}")
+                        state, since = now, s.t
+                shown = len(p.samples)
+        except KeyboardInterrupt:
+            pass
+    return 0

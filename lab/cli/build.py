@@ -1,0 +1,39 @@
+"""lab images, compose."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..engine import images
+from ..engine.compose import write_compose
+from ..engine.handle import docker_client
+from .options import config_args, config_from
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("images", help="build the lab's images (skipped when nothing changed)")
+    p.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    p.add_argument("--remove", action="store_true", help="remove the lab's images instead")
+    p.set_defaults(func=cmd_images)
+
+    p = sub.add_parser("compose", help="write a docker compose (v2) project of the lab")
+    config_args(p)
+    p.add_argument("--out", default="compose/project", help="folder to write (default compose/project)")
+    p.set_defaults(func=cmd_compose)
+
+
+def cmd_images(a: argparse.Namespace) -> int:
+    client = docker_client()
+    if a.remove:
+        images.remove_images(client)
+    else:
+        images.ensure_images(client, force=a.force)
+    return 0
+
+
+def cmd_compose(a: argparse.Namespace) -> int:
+    path = write_compose(config_from(a), Path(a.out))
+    print(f"wrote {path} and the files it mounts.\n"
+          f"Build the images first (make images), then: docker compose -f {path} up -d")
+    return 0

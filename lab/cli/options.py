@@ -1,0 +1,40 @@
+"""Options several commands share: the lab's name and the configuration of `lab up`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, TIMINGS, LabConfig
+
+DEFAULT = LabConfig()
+TIMERS = ("keepalive", "deadtime", "warntime", "initdead")
+
+
+def name_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", default=os.environ.get("LAB_NAME", DEFAULT.name),
+                   help=f"lab name (default {DEFAULT.name}, or $LAB_NAME)")
+
+
+def config_args(p: argparse.ArgumentParser) -> None:
+    name_arg(p)
+    p.add_argument("--timing", choices=sorted(TIMINGS), default=DEFAULT.timing,
+                   help="heartbeat timers: article (keepalive 2, deadtime 60) or fast (keepalive 200ms, deadtime 2)")
+    p.add_argument("--nfs-client", choices=NFS_CLIENTS, default=DEFAULT.nfs_client,
+                   help="how nodes mount nfsha:/ha: the kernel's NFS client, or nfs4fuse (auto: kernel if it has NFS)")
+    p.add_argument("--port", type=int, default=DEFAULT.local_port,
+                   help=f"publish the cluster URL on 127.0.0.1:PORT (default {DEFAULT.local_port}; 0 = any free port)")
+    p.add_argument("--subnet", default=DEFAULT.lan_subnet, help="the LAN (docker uses its lower half)")
+    p.add_argument("--vip", default=DEFAULT.vip, help="the cluster address, in the upper half of the LAN")
+    p.add_argument("--serial-subnet", default=DEFAULT.serial_subnet, help="the network that carries the serial cable")
+    for timer in TIMERS:
+        p.add_argument(f"--{timer}", type=float, metavar="SECONDS", help=f"override the profile's {timer}")
+    p.add_argument("--auth", choices=AUTH_METHODS, default=DEFAULT.auth, help="authkeys method")
+    p.add_argument("--auto-failback", choices=AUTO_FAILBACK, default=DEFAULT.auto_failback)
+
+
+def config_from(a: argparse.Namespace) -> LabConfig:
+    """The LabConfig the options describe, validated and with its NFS client decided."""
+    return LabConfig(name=a.name, timing=a.timing, nfs_client=a.nfs_client, local_port=a.port,
+                     lan_subnet=a.subnet, vip=a.vip, serial_subnet=a.serial_subnet, auth=a.auth,
+                     auto_failback=a.auto_failback, **{t: getattr(a, t) for t in TIMERS}).resolved()

@@ -1,0 +1,106 @@
+"""Driving heartbeat as the article does: test the serial cable, start heartbeat on the
+master then on the backup, stop it, change its configuration and restart it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .engine.handle import LabHandle
+from .errors import LabError
+from .model.config import NODES, check_node
+from .model.contract import HEARTBEAT_INIT, LAB_ETC, SERIAL_DEVICE
+from .model.render import authkeys, ha_cf
+from .observe.state import ha_log, heartbeat_running, wait_serving
+from .waiting import wait_until
+
+SERIAL_TEST_TEXT = "Serial Connection test"
+
+
+def serial_test(lab: LabHandle, sender: str, receiver: str, timeout: float = 5) -> str:
+    """`cat < /dev/ttyS0` on the receiver prints what `echo ... > /dev/ttyS0` sends on the
+    sender. heartbeat must not be running on either node (it would read the line itself)."""
+    got: dict = {}
+    ready = f"/tmp/serial-test-reading-{time.monotonic_ns()}"
+    script = f"touch {ready}; grep -m1 -F '{SERIAL_TEST_TEXT}' < {SERIAL_DEVICE}"
+    reader = threading.Thread(target=lambda: got.setdefault("r", lab.sh(receiver, script, timeout=timeout)))
+    reader.start()
+    wait_until(f"the reader on {receiver}", lambda: (lab.sh(receiver, f"test -e {ready}").ok, "not started"),
+               10, interval=0.05)
+    lab.sh(sender, f"echo '{SERIAL_TEST_TEXT}' > {SERIAL_DEVICE}", timeout=5, check=True)
+    reader.join()
+    lab.sh(receiver, f"rm -f {ready}")
+    res = got["r"]
+    if SERIAL_TEST_TEXT not in res.output:
+        raise LabError(
+            f"serial test {sender} -> {receiver}: expected {receiver} to read {SERIAL_TEST_TEXT!r} from "
+            f"{SERIAL_DEVICE}, got {res.output.strip()!r} (exit {res.code}). Check `lab logs {receiver}` and "
+            "the serial-cable process (ps ax | grep socat)"
+        )
+    return res.output.strip()
+
+
+def start_heartbeat(lab: LabHandle, node: str) -> None:
+    check_node(node, NODES)
+    if heartbeat_running(lab, node):
+        return
+    lab.say(f"{node}: {HEARTBEAT_INIT} start")
+    lab.run(node, [HEARTBEAT_INIT, "start"], timeout=60, check=True)
+
+
+def stop_heartbeat(lab: LabHandle, node: str) -> None:
+    check_node(node, NODES)
+    if not heartbeat_running(lab, node):
+        return
+    lab.say(f"{node}: {HEARTBEAT_INIT} stop")
+    lab.run(node, [HEARTBEAT_INIT, "stop"], timeout=120, check=True)
+
+
+def wait_joined(lab: LabHandle, node: str) -> None:
+    """`node` is active in its peer's view and heartbeat's start-up round since it last
+    started is over (its ha-log says so). Until then a failure of the peer is taken over
+    only after heartbeat's compiled-in RQSTDELAY (10 s)."""
+    peer = lab.cfg.peer(node)
+
+    def joined() -> tuple[bool, str]:
+        seen = lab.run(peer, ["cl_status", "nodestatus", node], timeout=10).output.strip()
+        log = ha_log(lab, node)
+        since_start = log[log.rfind("Configuration validated. Starting heartbeat"):]
+        done = "Initial resource acquisition complete" in since_start
+        return seen == "active" and done, f"{peer} sees {node} {seen!r}; start-up round done: {done}"
+
+    wait_until(f"{node} to join the cluster", joined, timeout=lab.cfg.start_wait, interval=0.1)
+
+
+def start_cluster(lab: LabHandle) -> None:
+    """The article's start: heartbeat on the master, then on the backup; done when the
+    master serves and the backup has finished its start-up round.
+
+    Whatever the order, heartbeat's start-up round lasts RQSTDELAY (10 s, compiled in,
+    hb_resource.c): a node takes its own resources only once it is "stable", and a starting
+    node becomes stable when its peer says it is or when RQSTDELAY has passed. Started
+    alone, the master first waits initdead for the silent backup, then RQSTDELAY still
+    before the backup may join (tried: 14 s at fast timing). Started together, both pay
+    RQSTDELAY once and the master serves at its end."""
+    start_heartbeat(lab, lab.cfg.master)
+    start_heartbeat(lab, lab.cfg.backup)
+    wait_serving(lab, lab.cfg.master, timeout=lab.cfg.start_wait)
+    wait_joined(lab, lab.cfg.backup)
+
+
+def reconfigure(lab: LabHandle, **changes: object) -> None:
+    """Change heartbeat's configuration (timing, auto_failback, auth ...) on a running lab:
+    render ha.cf and authkeys again, install them on both nodes and restart heartbeat in the
+    article's order (backup and master stopped, then master and backup started)."""
+    cfg = lab.cfg.with_(**changes).resolved()
+    lab.say("reconfigure: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+    for node in (lab.cfg.backup, lab.cfg.master):
+        stop_heartbeat(lab, node)
+    lab.cfg = cfg
+    for node in NODES:
+        # the lab folder too: node-init installs from there at every boot
+        for folder in ("/etc/ha.d", LAB_ETC):
+            lab.put_file(node, f"{folder}/ha.cf", ha_cf(cfg).encode(), 0o644)
+            lab.put_file(node, f"{folder}/authkeys", authkeys(cfg).encode(), 0o600)
+    start_cluster(lab)
+

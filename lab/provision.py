@@ -1,0 +1,227 @@
+"""Bringing a lab up in the article's order, and taking it down: every check that can fail
+before anything is created, then networks, volume and containers (testcontainers over the
+docker SDK), the serial-cable test, and heartbeat on the master then the backup. On any
+failure or Ctrl-C, what was made is removed."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+
+from . import heartbeat
+from .engine import images
+from .engine.handle import LabHandle, Say, say_stderr
+from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
+from .errors import LabError
+from .model.config import CLIENT, NFS_SERVER, NODES, LabConfig
+from .model.contract import AUTOSTART_MARK, HA_LOG
+from .model.render import render_tree
+from .model.topology import LAN, SHARE, ContainerSpec, NetworkSpec
+from .observe.state import wait_nfs, wait_node_ready
+
+testcontainers_config.ryuk_disabled = True
+HOSTS = (NFS_SERVER, *NODES, CLIENT)
+
+
+def preflight(lab: LabHandle) -> None:
+    """Every check that can fail before anything is created."""
+    client, name = lab.client, lab.cfg.name
+    clash = (
+        client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={name}"})
+        or client.networks.list(filters={"label": f"{LABEL_LAB}={name}"})
+        or client.volumes.list(filters={"label": f"{LABEL_LAB}={name}"})
+    )
+    taken = [c.name for c in lab.topo.containers if _exists(client.containers, c.name)]
+    taken += [n.name for n in lab.topo.networks if client.networks.list(names=[n.name])]
+    if clash or taken:
+        raise LabError(
+            f"lab name {name!r} is in use ({', '.join(taken) or 'objects labelled with it exist'}); "
+            f"run `lab down --name {name}` first, or pick another name with --name"
+        )
+    ours = [ipaddress.IPv4Network(n.subnet) for n in lab.topo.networks]
+    for net in client.networks.list():
+        for pool in (net.attrs.get("IPAM") or {}).get("Config") or []:
+            subnet = pool.get("Subnet")
+            if not subnet or ":" in subnet:
+                continue
+            for mine in ours:
+                if mine.overlaps(ipaddress.IPv4Network(subnet)):
+                    raise LabError(
+                        f"subnet {mine} overlaps docker network {net.name!r} ({subnet}); "
+                        "choose other subnets (--subnet, --serial-subnet) or remove that network"
+                    )
+    if lab.cfg.local_port:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", lab.cfg.local_port))
+            except OSError:
+                raise LabError(
+                    f"127.0.0.1:{lab.cfg.local_port} is already in use; pick another with --port (0 = any free port)"
+                ) from None
+    if lab.cfg.nfs_client == "fuse" and not Path("/dev/fuse").exists():
+        raise LabError("nfs client 'fuse' needs /dev/fuse on the docker host, and there is none")
+
+
+def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say_stderr,
+       keep_on_failure: bool = False) -> LabHandle:
+    """Create and start the lab, in the article's order; return its handle. On any failure
+    or Ctrl-C, remove what was made (unless keep_on_failure, for post-mortems) and say which
+    step failed."""
+    lab = LabHandle(cfg, client, say)
+    preflight(lab)
+    t0 = time.monotonic()
+    step = "start"
+    try:
+        step = "build the images"
+        images.ensure_images(lab.client, say)
+        with tempfile.TemporaryDirectory(prefix=f"heartbeat-lab-{lab.cfg.name}-") as tmp:
+            rendered = render_tree(lab.cfg, Path(tmp))
+            step = "create the networks and the shared volume"
+            for net in lab.topo.networks:
+                _create_network(lab, net)
+            lab.client.volumes.create(lab.topo.volume_name, labels=lab_labels(lab.cfg.name, SHARE))
+            step = "start the containers (nfsha, ha1, ha2, ha3)"
+            # all at once: they boot independently, and heartbeat only mounts /ha later;
+            # ha3 too: it is the ping node ipfail watches
+            with ThreadPoolExecutor(max_workers=len(HOSTS)) as pool:
+                for done in [pool.submit(_start, lab, lab.topo.container(h), rendered.get(h)) for h in HOSTS]:
+                    done.result()
+        step = "wait for nfs-ganesha on nfsha and for the nodes ha1 and ha2 to boot"
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            for done in [pool.submit(wait_nfs, lab), *(pool.submit(wait_node_ready, lab, n) for n in NODES)]:
+                done.result()
+        step = "test the serial cable (the article's cat/echo test)"
+        for sender, receiver in ((NODES[1], NODES[0]), (NODES[0], NODES[1])):
+            heartbeat.serial_test(lab, sender, receiver)
+        say("serial cable: ok, both directions")
+        step = (f"start heartbeat on the master ({lab.cfg.master}), then on the backup "
+                f"({lab.cfg.backup}), until the master serves and the backup has joined")
+        heartbeat.start_cluster(lab)
+        for node in NODES:  # from now on heartbeat starts at boot, like an enabled service
+            lab.run(node, ["touch", AUTOSTART_MARK], check=True)
+    except BaseException as exc:
+        log = _failure_log(lab, step)
+        say(f"lab up failed at step: {step}")
+        if log:
+            say(log)
+        if keep_on_failure and not isinstance(exc, KeyboardInterrupt):
+            say(f"keeping the lab for inspection; remove it with `lab down --name {lab.cfg.name}`")
+        else:
+            say("removing what was made ...")
+            remove_lab(lab.client, lab.cfg.name, None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise LabError(f"interrupted during step: {step}; everything the lab made was removed") from None
+        raise LabError(f"lab up failed at step: {step}: {exc}") from exc
+    say(f"lab {lab.cfg.name!r} up in {time.monotonic() - t0:.1f} s")
+    return lab
+
+
+def _create_network(lab: LabHandle, spec: NetworkSpec) -> None:
+    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=spec.subnet, iprange=spec.ip_range, gateway=spec.gateway)])
+    labels = lab_labels(lab.cfg.name, spec.key)
+    if spec.key == LAN:
+        labels[LABEL_CONFIG] = lab.cfg.to_json()
+    net = Network(docker_network_kw={"driver": "bridge", "ipam": ipam, "internal": spec.internal, "labels": labels})
+    net.name = spec.name
+    net.create()
+
+
+def _start(lab: LabHandle, spec: ContainerSpec, lab_dir: Path | None) -> Container:
+    lan = lab.topo.network(LAN).name
+    kwargs: dict = dict(
+        hostname=spec.host,
+        init=True,  # heartbeat's init script hangs on zombies unless PID 1 reaps them
+        cap_add=list(spec.cap_add),
+        devices=[f"{d}:{d}:rwm" for d in spec.devices],
+        labels=lab_labels(lab.cfg.name, spec.host),
+        network=lan,
+        networking_config={lan: EndpointConfig("1.41", ipv4_address=spec.addresses[LAN])},
+        extra_hosts=spec.extra_hosts,
+        security_opt=list(spec.security_opt),
+    )
+    c = DockerContainer(spec.image).with_name(spec.name).with_kwargs(**kwargs)
+    c.with_envs(**spec.env)
+    for port, (host_ip, host_port) in spec.ports.items():
+        # testcontainers' with_bind_ports cannot bind to one host address; docker-py can
+        c.ports[f"{port}/tcp"] = (host_ip, host_port or None)  # type: ignore[assignment]
+    for key, path in spec.volumes.items():
+        assert key == SHARE
+        c.with_volume_mapping(lab.topo.volume_name, path, "rw")
+    if lab_dir is not None:
+        c.with_copy_into_container(lab_dir, str(Path(spec.lab_dir).parent))
+    c.start()
+    container = c.get_wrapped_container()
+    for key, ip in spec.addresses.items():
+        if key != LAN:
+            lab.client.networks.get(lab.topo.network(key).name).connect(container, ipv4_address=ip)
+    return container
+
+
+def _failure_log(lab: LabHandle, step: str) -> str:
+    """The tail of the log that explains a failed step: heartbeat's for heartbeat's steps,
+    else the container logs of the hosts the step names (all of them if it names none)."""
+    with contextlib.suppress(Exception):
+        if any(word in step for word in ("heartbeat", "serves", "joined")):
+            return "\n".join(f"--- {n}: tail of {HA_LOG} ---\n{lab.run(n, ['tail', '-n', '15', HA_LOG]).output}"
+                             for n in NODES)
+        named = list(NODES) if "serial" in step else [h for h in HOSTS if h in step] or list(HOSTS)
+        out = []
+        for host in named:
+            with contextlib.suppress(Exception):
+                logs = lab.container(host).logs(tail=10).decode(errors="replace")
+                out.append(f"--- {host}: container log ---\n{logs}")
+        return "\n".join(out)
+    return ""
+
+
+def remove_lab(client: docker.DockerClient, name: str | None, say: Say | None = say_stderr) -> int:
+    """Remove every container, network and volume carrying the lab's labels (all labs if
+    name is None). Returns how many objects were removed."""
+    flt = lab_filter(name)
+    n = 0
+    for kind, objects, remove in (
+        ("container", client.containers.list(all=True, filters=flt), lambda o: o.remove(force=True, v=True)),
+        ("network", client.networks.list(filters=flt), lambda o: o.remove()),
+        ("volume", client.volumes.list(filters=flt), lambda o: o.remove(force=True)),
+    ):
+        for obj in objects:
+            if say:
+                say(f"removing {kind} {obj.name}")
+            with contextlib.suppress(docker.errors.NotFound):
+                remove(obj)
+                n += 1
+    return n
+
+
+def _exists(collection, name: str) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        collection.get(name)
+        return True
+    except docker.errors.NotFound:
+        return False
+
+
+@contextlib.contextmanager
+def running_lab(cfg: LabConfig, say: Say = say_stderr) -> Iterator[LabHandle]:
+    """A lab for the length of a with-block; removed afterwards whatever happened."""
+    lab = None
+    try:
+        lab = up(cfg, say=say)
+        yield lab
+    finally:
+        remove_lab(lab.client if lab else LabHandle(cfg).client, cfg.name, None)

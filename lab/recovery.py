@@ -1,0 +1,77 @@
+"""Back to the known-good state after faults: both nodes up, no fault rules, nothing paused,
+the master holding every resource and serving, heartbeat settled."""
+
+from __future__ import annotations
+
+import time
+
+from . import heartbeat
+from .engine.handle import LabHandle
+from .errors import LabError
+from .faults import clear_rules
+from .model.config import CLIENT, NFS_SERVER, NODES
+from .model.contract import APACHE_RESOURCE, HB_TAKEOVER
+from .observe.audit import audit
+from .observe.state import node_state, settled, wait_nfs, wait_node_ready, who_serves
+
+STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
+
+
+def heal(lab: LabHandle, wait: bool = True) -> None:
+    """Undo every fault: resume and restart containers, remove the rules, start what is
+    stopped; then (wait=True) wait until the master serves again with one owner."""
+    lab.say("heal: resuming, restarting, removing fault rules ...")
+    nfs_restarted = False
+    for host in (NFS_SERVER, *NODES, CLIENT):
+        c = lab.container(host)
+        c.reload()
+        if c.status == "paused":
+            c.unpause()
+        elif c.status in ("exited", "created", "dead"):
+            c.start()
+            nfs_restarted |= host == NFS_SERVER
+    if nfs_restarted:
+        wait_nfs(lab)
+    for node in NODES:
+        wait_node_ready(lab, node)
+        clear_rules(lab, node)
+    if not wait:
+        return
+    for node in (lab.cfg.master, lab.cfg.backup):
+        if not node_state(lab, node)["heartbeat"]:
+            heartbeat.start_heartbeat(lab, node)
+    restore_owner(lab)
+    for node in NODES:  # a node that (re)started heartbeat has finished its start-up round
+        heartbeat.wait_joined(lab, node)
+
+
+def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
+    """Bring the resources back to the master, everything on it and nothing on the backup.
+    heartbeat settles first (a healed split brain restarts both nodes' resources); then
+    hb_takeover on the master if the backup holds them, and Apache started again where a
+    fault killed it (haresources mode monitors nothing, so heartbeat never will)."""
+    master, backup = lab.cfg.master, lab.cfg.backup
+    timeout = timeout or 3 * lab.cfg.failover_wait + lab.cfg.times.initdead
+    deadline = time.monotonic() + timeout
+    apache_started = False
+    last_takeover = -1e9
+    while True:
+        a = audit(lab)
+        if a.owner == master and not a.unreachable and who_serves(lab) == master and settled(lab):
+            return
+        held = a.owners
+        if held["vip"] == [master] and held["mounted"] == [master] and not held["apache"] and not apache_started:
+            lab.run(master, [APACHE_RESOURCE, "start"], check=True)
+            apache_started = True
+        elif (a.owner == backup and node_state(lab, master)["heartbeat"]
+                and time.monotonic() - last_takeover > STANDBY_WINDOW):
+            # heartbeat ignores a standby request while the other side is "in flux" (just
+            # booted, or answering another request) and never retries it: ask again once
+            # its 10 s standby window has passed
+            lab.say(f"{master}: hb_takeover (give the resources back to the master)")
+            lab.run(master, [HB_TAKEOVER], check=True)
+            last_takeover = time.monotonic()
+        if time.monotonic() > deadline:
+            raise LabError(f"could not bring the resources back to {master} within {timeout:.0f} s:\n"
+                           f"{a.report()}")
+        time.sleep(0.5)
