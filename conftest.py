@@ -8,8 +8,10 @@ import signal
 
 import pytest
 
-from lab.cluster import Lab, LabError, docker_client, remove_lab
-from lab.config import LabConfig
+from lab.engine.handle import LabHandle, docker_client
+from lab.errors import LabError
+from lab.model.config import LabConfig
+from lab.provision import remove_lab, up
 
 TEST_LAB = os.environ.get("LAB_TEST_NAME", "hatest")
 # every lab name the suite may create, so the session cleans them all up
@@ -71,11 +73,22 @@ def docker():  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def lab(docker) -> Lab:  # noqa: ANN001
+def lab(docker) -> LabHandle:  # noqa: ANN001
     for name in TEST_LABS:
         remove_lab(docker, name, None)  # leftovers of an interrupted earlier run
-    the_lab = Lab(make_config(), client=docker)
     try:
-        yield the_lab.up()
+        yield up(make_config(), client=docker)
     finally:
-        the_lab.down(quiet=True)
+        remove_lab(docker, TEST_LAB, None)
+
+
+def assert_steps_as_expected(result: dict) -> None:
+    """Every step of a scenario run held what the scenario table says, and its outage is
+    within the bounds the table derives from the timers under test."""
+    for step in result["steps"]:
+        for held in step["holds"]:
+            assert held["ok"], f"after {step['label']}: expected {held['what']}; saw {held['seen']}"
+        if step["bounds_s"] is not None:
+            low, high = step["bounds_s"]
+            assert step["within_bounds"], (f"{step['label']}: outage {step['outage_s']} s, expected between "
+                                           f"{low:g} and {high:g} s (timers {result['times']})")

@@ -20,7 +20,8 @@ from .model.config import LabConfig
 from .model.render import hostname_text, index_text, page_text
 from .observe.audit import audit
 from .observe.probe import Probe, outage, summary
-from .observe.state import fetch, node_state, settled, who_serves
+from .model.contract import SERIAL_DEVICE
+from .observe.state import fetch, ha_log, node_state, settled, status, who_serves
 from .observe.timeline import LogWatcher, Mark
 from .waiting import wait_until
 
@@ -65,6 +66,25 @@ def holds_nothing(node: str) -> tuple[str, Check]:
         st = node_state(lab, node)
         return not any(st[r] for r in ("vip", "mounted", "apache")), str(st)
     return f"{node} holds no resource", check
+
+
+def serial_link_up(node: str) -> tuple[str, Check]:
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        out = lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.peer(node), SERIAL_DEVICE], timeout=10).output
+        return out.strip() == "up", out.strip()
+    return f"{node} still hears its peer over the serial cable", check
+
+
+def ipfail_gave_up(node: str) -> tuple[str, Check]:
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        tail = ha_log(lab, node, lines=200)
+        return "giveup() called" in tail, "no 'giveup() called' in the last 200 lines of ha-log"
+    return f"ipfail on {node} gave the resources up", check
+
+
+def status_reports_split_brain(lab: LabHandle) -> tuple[bool, str]:
+    found = status(lab)["problems"]
+    return any(p.startswith("split brain:") for p in found), str(found)
 
 
 def handover(cfg: LabConfig) -> tuple[float, float]:
@@ -122,12 +142,13 @@ SCENARIOS = {s.name: s for s in (
         heal(m),
     )),
     Scenario("isolate", "the master cut off from clients and the ping node: ipfail hands over", lambda m, b: (
-        fault("isolate", m, b, ipfail, holds_nothing(m)),
+        fault("isolate", m, b, ipfail, holds_nothing(m), serial_link_up(m), ipfail_gave_up(m)),
         heal(m),
     )),
     Scenario("split-brain", "LAN and serial cut: both nodes take the VIP; then heal", lambda m, b: (
         Step("cut-lan", lambda lab: faults.inject(lab, "cut-lan"), f"{m} still serves", serving(m), no_outage),
-        Step("cut-serial", lambda lab: faults.inject(lab, "cut-serial"), "both nodes hold the VIP", split_brain),
+        Step("cut-serial", lambda lab: faults.inject(lab, "cut-serial"), "both nodes hold the VIP", split_brain,
+             holds=(("lab status reports the split brain", status_reports_split_brain),)),
         heal(m),
     )),
 )}

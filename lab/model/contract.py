@@ -35,7 +35,7 @@ FAULT_CHAIN_IN = _C["FAULT_CHAIN_IN"]  # iptables chains the faults put their ru
 FAULT_CHAIN_OUT = _C["FAULT_CHAIN_OUT"]
 
 # Debian's paths of heartbeat's tools (the article's were under /usr/lib/heartbeat)
-HEARTBEAT_INIT = "/etc/init.d/heartbeat"
+HEARTBEAT_INIT = "/etc/rc.d/init.d/heartbeat"  # the article's path (a link to /etc/init.d in the image)
 HB_STANDBY = "/usr/share/heartbeat/hb_standby"
 HB_TAKEOVER = "/usr/share/heartbeat/hb_takeover"
 IPFAIL = "/usr/libexec/heartbeat/ipfail"

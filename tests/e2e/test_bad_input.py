@@ -8,8 +8,11 @@ import sys
 import pytest
 
 from conftest import TEST_LAB, make_config
-from lab.cluster import Lab, LabError
-from lab.labels import lab_filter
+from lab import heartbeat
+from lab.engine.labels import lab_filter
+from lab.errors import LabError
+from lab.observe.state import who_serves
+from lab.provision import up
 
 
 def lab_objects(docker, name: str) -> list[str]:  # noqa: ANN001
@@ -47,9 +50,9 @@ def test_unknown_node_on_the_command_line_is_refused(lab):  # noqa: ANN001
 def test_a_lab_name_in_use_is_refused_and_the_running_lab_is_untouched(lab, docker):  # noqa: ANN001
     before = sorted(lab_objects(docker, lab.cfg.name))
     with pytest.raises(LabError, match=f"lab name '{lab.cfg.name}' is in use"):
-        Lab(make_config(net=96), client=docker).up()
+        up(make_config(net=96), client=docker)
     assert sorted(lab_objects(docker, lab.cfg.name)) == before
-    assert lab.who_serves() == "ha1"
+    assert who_serves(lab) == "ha1"
 
 
 def test_docker_unreachable_is_one_clear_error():
@@ -65,13 +68,13 @@ def test_a_failed_or_interrupted_up_removes_what_it_made_and_names_the_step(dock
     name = f"{TEST_LAB}-fail"
     seen: list[list[str]] = []
 
-    def broken_start(self, node):  # noqa: ANN001
+    def broken_start(lab, node):  # noqa: ANN001
         seen.append(lab_objects(docker, name))  # what existed when the step failed
         raise fault
 
-    monkeypatch.setattr(Lab, "start_heartbeat", broken_start)
+    monkeypatch.setattr(heartbeat, "start_heartbeat", broken_start)
     with pytest.raises(LabError) as exc:
-        Lab(make_config(name=name, net=92), client=docker, say=lambda msg: None).up()
+        up(make_config(name=name, net=92), client=docker, say=lambda msg: None)
     assert "start heartbeat on the master (ha1)" in str(exc.value)
     if isinstance(fault, KeyboardInterrupt):
         assert "interrupted" in str(exc.value)

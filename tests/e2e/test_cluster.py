@@ -1,5 +1,6 @@
 """The article's cluster, brought up once for the session, checked as the article's reader
-would check it: the pages at the cluster URL, who serves, what each node holds."""
+would check it: the pages at the cluster URL, who serves, what each node holds, the paths
+and logs the article names."""
 
 from __future__ import annotations
 
@@ -7,48 +8,76 @@ import hashlib
 import json
 import re
 import secrets
+import socket
 import subprocess
 import sys
 
 import pytest
 import requests
 
-from lab.cluster import Lab
-from lab.config import NODES
-from lab.render import hostname_text, index_text, page_text
+from lab import heartbeat
+from lab.engine.handle import LabHandle
+from lab.model.config import NODES
+from lab.model.render import haresources, hostname_text, index_text, page_text
+from lab.observe.state import fetch, node_state, published_port, wait_serving, who_serves
 from lab.waiting import wait_until
 
 VIAS = ("vip", "local", "ha3")  # the host at the VIP, a browser at 127.0.0.1, the client node ha3
+HELD_ALL = {"container": "running", "heartbeat": True, "vip": True, "mounted": True, "apache": True}
+HELD_NONE = {"container": "running", "heartbeat": True, "vip": False, "mounted": False, "apache": False}
 
 
 @pytest.mark.parametrize("via", VIAS)
-def test_cluster_url_serves_both_pages_with_the_articles_texts(lab: Lab, via: str):
-    code, body = lab.fetch("index.html", via=via)
+def test_cluster_url_serves_both_pages_with_the_articles_texts(lab: LabHandle, via: str):
+    code, body = fetch(lab, "index.html", via=via)
     assert code == 200 and page_text(body) == index_text(lab.cfg)
-    code, body = lab.fetch("hostname.html", via=via)
+    code, body = fetch(lab, "hostname.html", via=via)
     assert code == 200 and page_text(body) == hostname_text(lab.cfg, "ha1")
 
 
-def test_local_url_is_on_127_0_0_1(lab: Lab):
-    assert lab.local_url().startswith("http://127.0.0.1:")
+def test_the_published_port_is_bound_on_127_0_0_1_only_and_serves_the_cluster(lab: LabHandle):
+    port = published_port(lab)
+    assert port, "docker reports no 127.0.0.1 binding of ha3's port 80"
+    bindings = lab.container("ha3").attrs["NetworkSettings"]["Ports"]["80/tcp"]
+    assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
+    with socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
 
 
-def test_master_holds_everything_and_the_backup_nothing(lab: Lab):
-    assert lab.node_state("ha1") == {"container": "running", "heartbeat": True, "vip": True, "mounted": True,
-                                     "apache": True}
-    assert lab.node_state("ha2") == {"container": "running", "heartbeat": True, "vip": False, "mounted": False,
-                                     "apache": False}
+def test_master_holds_everything_and_the_backup_nothing(lab: LabHandle):
+    assert node_state(lab, "ha1") == HELD_ALL
+    assert node_state(lab, "ha2") == HELD_NONE
 
 
-def test_heartbeat_not_the_entrypoint_owns_the_resources(lab: Lab):
+def test_heartbeat_not_the_entrypoint_owns_the_resources(lab: LabHandle):
     # the resources are heartbeat's: its log shows the takeover, and the docroot lives on /ha
-    log = lab.ha_log("ha1")
+    log = lab.run("ha1", ["cat", "/var/log/ha-log"]).output
     assert "Acquiring resource group: ha1 IPaddr2::" in log
     assert re.search(r"Running /etc/ha\.d/resource\.d/apache2\s+start", log), "heartbeat should start Apache"
     assert lab.run("ha1", ["readlink", "/var/www/html"]).output.strip() == "/ha/www/html"
 
 
-def test_heartbeat_sees_both_links_up(lab: Lab):
+def test_haresources_names_the_share_as_the_article_does(lab: LabHandle):
+    installed = lab.run("ha1", ["cat", "/etc/ha.d/haresources"]).output
+    assert installed == haresources(lab.cfg)
+    assert f"Filesystem::nfsha:/ha::/ha::{lab.cfg.share_fstype}::rw,hard" in installed
+    # heartbeat mounted it under that name
+    mounts = lab.run("ha1", ["awk", '$2=="/ha"{print $1, $3}', "/proc/mounts"]).output.split()
+    assert mounts[0] == "nfsha:/ha"
+
+
+def test_heartbeat_logs_to_var_log_messages_with_microsecond_stamps(lab: LabHandle):
+    for node in NODES:
+        lines = lab.run(node, ["grep", "heartbeat", "/var/log/messages"]).output.splitlines()
+        assert lines, f"{node}: no heartbeat line in /var/log/messages"
+        for line in lines:
+            assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d " + node + " ", line), line
+    out = subprocess.run([sys.executable, "-m", "lab", "logs", "ha1", "--messages", "--name", lab.cfg.name],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert re.search(r"\.\d{6}[+-]\d\d:\d\d ha1 heartbeat: \[\d+\]: info: Initial resource acquisition complete", out)
+
+
+def test_heartbeat_sees_both_links_up(lab: LabHandle):
     for node in NODES:
         peer = lab.cfg.peer(node)
         for link in ("/dev/ttyS0", "eth0"):
@@ -57,68 +86,86 @@ def test_heartbeat_sees_both_links_up(lab: Lab):
         assert lab.run(node, ["cl_status", "nodestatus", peer]).output.strip() == "active"
 
 
-def test_status_json_reports_urls_serving_node_and_node_states(lab: Lab):
+def test_status_json_reports_urls_serving_node_and_node_states(lab: LabHandle):
     out = subprocess.run([sys.executable, "-m", "lab", "status", "--json", "--name", lab.cfg.name],
                          capture_output=True, text=True, timeout=60, check=True).stdout
     st = json.loads(out)
     assert st["url"] == f"http://{lab.cfg.vip}/"
-    assert st["local_url"] == lab.local_url()
+    assert st["local_url"] == f"http://127.0.0.1:{published_port(lab)}/"
     assert st["serving"] == "ha1"
-    assert st["nodes"]["ha1"] == {"container": "running", "heartbeat": True, "vip": True, "mounted": True,
-                                  "apache": True}
-    assert st["nodes"]["ha2"]["vip"] is False and st["nodes"]["ha2"]["apache"] is False
+    assert st["nodes"] == {"ha1": HELD_ALL, "ha2": HELD_NONE}
+    assert st["problems"] == []
 
 
-def test_shared_disk_a_file_written_on_ha1_is_read_identical_on_ha2_after_failover(lab: Lab):
+def test_shared_disk_a_file_written_on_ha1_is_read_identical_on_ha2_after_failover(lab: LabHandle):
     name = f"roundtrip-{secrets.token_hex(4)}.bin"
     path = f"/ha/www/html/{name}"
     # 300 kB of random bytes: many NFS reads and writes
     lab.sh("ha1", f"head -c 300000 /dev/urandom > {path}", check=True)
     digest = lab.run("ha1", ["sha256sum", path], check=True).output.split()[0]
     try:
-        lab.stop_heartbeat("ha1")
-        lab.wait_serving("ha2", timeout=lab.failover_bound())
-        assert lab.node_state("ha2")["mounted"] and not lab.node_state("ha1")["mounted"]
+        heartbeat.stop_heartbeat(lab, "ha1")
+        wait_serving(lab, "ha2", timeout=lab.cfg.failover_wait)
+        assert node_state(lab, "ha2")["mounted"] and not node_state(lab, "ha1")["mounted"]
         assert lab.run("ha2", ["sha256sum", path], check=True).output.split()[0] == digest
         r = requests.get(f"{lab.cfg.url}{name}", timeout=5)
         assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == digest
     finally:
-        lab.start_heartbeat("ha1")
-        lab.wait_serving("ha1", timeout=lab.failover_bound())
+        heartbeat.start_heartbeat(lab, "ha1")
+        wait_serving(lab, "ha1", timeout=lab.cfg.start_wait)
         lab.run("ha1", ["rm", "-f", path])
 
 
-def test_the_articles_serial_test_both_ways_and_heartbeat_restarts_over_the_cable(lab: Lab):
-    # The article tests the cable before heartbeat runs: stop it on both nodes first.
-    lab.stop_heartbeat("ha2")
-    lab.stop_heartbeat("ha1")
+def test_with_heartbeat_stopped_mount_ha_and_umount_ha_work_by_hand_from_fstab(lab: LabHandle):
+    """The article's fstab step: the line is noauto, and `mount /ha` mounts the share."""
+    heartbeat.stop_heartbeat(lab, "ha2")
+    heartbeat.stop_heartbeat(lab, "ha1")
     try:
-        assert lab.serial_test("ha2", "ha1") == "Serial Connection test"
-        assert lab.serial_test("ha1", "ha2") == "Serial Connection test"
+        for node in NODES:
+            assert not node_state(lab, node)["mounted"]
+            lab.run(node, ["mount", "/ha"], check=True)
+            assert page_text(lab.run(node, ["cat", "/ha/www/html/index.html"], check=True).output) == index_text(lab.cfg)
+            source, fstype = lab.run(node, ["awk", '$2=="/ha"{print $1, $3}', "/proc/mounts"]).output.split()
+            assert source == "nfsha:/ha"
+            assert fstype in ({"fuse.nfs4fuse"} if lab.cfg.nfs_client == "fuse" else {"nfs", "nfs4"})
+            lab.run(node, ["umount", "/ha"], check=True)
+            assert not node_state(lab, node)["mounted"]
     finally:
-        lab.start_heartbeat("ha1")
-        lab.start_heartbeat("ha2")
-        lab.wait_serving("ha1", timeout=lab.failover_bound() + lab.cfg.times.initdead)
+        heartbeat.start_cluster(lab)
+    assert who_serves(lab) == "ha1"
+
+
+def test_the_articles_serial_test_both_ways_and_heartbeat_restarts_over_the_cable(lab: LabHandle):
+    # The article tests the cable before heartbeat runs: stop it on both nodes first.
+    heartbeat.stop_heartbeat(lab, "ha2")
+    heartbeat.stop_heartbeat(lab, "ha1")
+    try:
+        assert heartbeat.serial_test(lab, "ha2", "ha1") == "Serial Connection test"
+        assert heartbeat.serial_test(lab, "ha1", "ha2") == "Serial Connection test"
+    finally:
+        heartbeat.start_cluster(lab)
     # the cable survived both heartbeats closing and reopening it
     res = lab.run("ha1", ["cl_status", "hblinkstatus", "ha2", "/dev/ttyS0"])
     assert res.output.strip() == "up"
 
 
-def test_serial_cable_survives_a_restart_of_the_backup_node(lab: Lab):
+def test_serial_cable_survives_a_restart_of_the_backup_node(lab: LabHandle):
     lab.container("ha2").restart(timeout=20)
     # after a restart the LAN must still be eth0: heartbeat and IPaddr2 are configured for it
     lab_ip = lab.cfg.lan_ip("ha2")
     wait_until("ha2's LAN address on eth0 after the restart",
                lambda: (f" {lab_ip}/" in (out := lab.run("ha2", ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).output),
                         out), timeout=30)
-    assert lab.who_serves() == "ha1"
-    lab.start_heartbeat("ha2")
+    assert who_serves(lab) == "ha1"
+    heartbeat.start_heartbeat(lab, "ha2")
 
     def serial_link(node: str) -> tuple[bool, str]:
         out = lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.peer(node), "/dev/ttyS0"]).output.strip()
         return out == "up", out
 
-    for node in ("ha1", "ha2"):
-        wait_until(f"{node} to see the serial link up again", lambda n=node: serial_link(n), timeout=lab.failover_bound())
-    assert lab.who_serves() == "ha1"
-    assert lab.node_state("ha2")["vip"] is False
+    for node in NODES:
+        wait_until(f"{node} to see the serial link up again", lambda n=node: serial_link(n),
+                   timeout=lab.cfg.failover_wait)
+    heartbeat.wait_joined(lab, "ha2")
+    assert who_serves(lab) == "ha1"
+    assert node_state(lab, "ha2") == HELD_NONE

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import yaml
 
-from lab.cluster import Lab
-from lab.compose import write_compose
-from lab.labels import LABEL_APP, LABEL_LAB, LABEL_ROLE
+from lab.engine.compose import write_compose
+from lab.engine.handle import LabHandle
+from lab.engine.labels import LABEL_APP, LABEL_LAB, LABEL_ROLE
 
 
-def test_compose_project_describes_the_containers_lab_up_built(lab: Lab, tmp_path):
-    path = write_compose(lab.cfg, lab.cfg.nfs_client, tmp_path)
+def test_compose_project_describes_the_containers_lab_up_built(lab: LabHandle, tmp_path):
+    path = write_compose(lab.cfg, tmp_path)
     project = yaml.safe_load(path.read_text())
     assert set(project["services"]) == {"ha1", "ha2", "nfsha", "ha3"}
     for host, svc in project["services"].items():
@@ -18,7 +18,7 @@ def test_compose_project_describes_the_containers_lab_up_built(lab: Lab, tmp_pat
         attrs = c.attrs
         cfg, hc = attrs["Config"], attrs["HostConfig"]
         assert svc["container_name"] == c.name
-        assert svc["image"] in cfg["Image"] or cfg["Image"] == svc["image"]
+        assert cfg["Image"] == svc["image"]
         assert svc["hostname"] == cfg["Hostname"]
         assert hc["Init"] is True and svc["init"] is True
         assert sorted(svc.get("cap_add", [])) == sorted(hc["CapAdd"] or [])
@@ -50,3 +50,4 @@ def test_compose_project_describes_the_containers_lab_up_built(lab: Lab, tmp_pat
     for node in ("ha1", "ha2"):
         for f in ("ha.cf", "haresources", "authkeys"):
             assert lab.run(node, ["cat", f"/etc/ha.d/{f}"]).output == (tmp_path / node / "lab" / "etc" / f).read_text()
+        assert lab.run(node, ["cat", "/etc/fstab"]).output == (tmp_path / node / "lab" / "etc" / "fstab").read_text()

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from lab.labels import lab_filter
+from lab.engine.labels import lab_filter
 
 
 @pytest.mark.teardown

@@ -2,7 +2,8 @@
 
 import pytest
 
-from lab.config import TIMINGS, ConfigError, LabConfig, Timing, check_node, check_timing
+from lab.errors import ConfigError
+from lab.model.config import TIMINGS, LabConfig, Timing, check_node, check_timing
 
 
 def problems(**changes: object) -> str:

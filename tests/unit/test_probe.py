@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lab.probe import Sample, failure_windows, node_changes, outage, summary
-from lab.probe_agent import request
+from lab.observe.probe import Sample, failure_windows, node_changes, outage, summary
+from lab.observe.probe_agent import request
 
 PAGE = b"<html><body>Hello!!! I am being served from a node ha2 in a High Availability Cluster ha</body></html>"
 

@@ -3,8 +3,13 @@
 import os
 import stat
 
-from lab.config import LabConfig
-from lab.render import authkeys, ha_cf, haresources, hostname_text, index_text, page_text, render_tree, serving_node
+import pytest
+
+from lab.model.config import LabConfig
+from lab.model.render import (authkeys, fstab, ha_cf, haresources, hostname_text, index_text, page_text, render_tree,
+                              serving_node)
+
+KERNEL, FUSE = LabConfig(nfs_client="kernel"), LabConfig(nfs_client="fuse")
 
 ARTICLE_DIRECTIVES = ["debugfile", "logfile", "logfacility", "keepalive", "deadtime", "warntime", "initdead",
                       "baud", "serial", "auto_failback", "node", "node", "respawn"]
@@ -45,14 +50,23 @@ def test_fast_timing_uses_milliseconds():
     assert values["keepalive"] == "200ms" and values["deadtime"] == "2"
 
 
-def test_haresources_is_the_articles_line_with_the_vip():
-    cfg = LabConfig()
-    assert haresources(cfg, "kernel").splitlines()[-1] == (
+def test_haresources_is_the_articles_line_with_the_vip_and_names_the_share_nfsha_ha_in_both_client_modes():
+    assert haresources(KERNEL).splitlines()[-1] == (
         "ha1 IPaddr2::172.29.80.200/24/eth0 Filesystem::nfsha:/ha::/ha::nfs::rw,hard apache2"
     )
-    assert haresources(cfg, "fuse").splitlines()[-1] == (
-        "ha1 IPaddr2::172.29.80.200/24/eth0 Filesystem::/net/nfsha/ha::/ha::fuse.nfs4fuse::rw,hard apache2"
+    assert haresources(FUSE).splitlines()[-1] == (
+        "ha1 IPaddr2::172.29.80.200/24/eth0 Filesystem::nfsha:/ha::/ha::fuse.nfs4fuse::rw,hard apache2"
     )
+
+
+def test_fstab_carries_the_articles_listing_2_line():
+    assert directives(fstab(KERNEL)) == [("nfsha:/ha", "/ha\tnfs\tnoauto,rw,hard 0 0")]
+    assert fstab(FUSE).splitlines()[-1].split() == ["nfsha:/ha", "/ha", "fuse.nfs4fuse", "noauto,rw,hard", "0", "0"]
+
+
+def test_files_that_depend_on_the_nfs_client_refuse_an_unresolved_config():
+    with pytest.raises(ValueError, match="not resolved"):
+        haresources(LabConfig(nfs_client="auto"))
 
 
 def test_authkeys_sha1_with_the_labs_key_and_crc_without_one():
@@ -74,13 +88,14 @@ def test_pages_say_the_articles_texts():
 
 
 def test_render_tree_lays_out_the_articles_files(tmp_path):
-    cfg = LabConfig(timing="fast")
-    out = render_tree(cfg, "fuse", tmp_path)
+    cfg = LabConfig(timing="fast", nfs_client="fuse")
+    out = render_tree(cfg, tmp_path)
     for node in ("ha1", "ha2"):
         etc = out[node] / "etc"
         assert stat.S_IMODE(os.stat(etc / "authkeys").st_mode) == 0o600
         assert (etc / "ha.cf").read_text() == ha_cf(cfg)
-        assert (etc / "haresources").read_text() == haresources(cfg, "fuse")
+        assert (etc / "haresources").read_text() == haresources(cfg)
+        assert (etc / "fstab").read_text() == fstab(cfg)
         assert page_text((etc / "hostname.html").read_text()) == hostname_text(cfg, node)
     share = out["nfsha"] / "share" / "www" / "html"
     assert page_text((share / "index.html").read_text()) == index_text(cfg)

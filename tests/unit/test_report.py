@@ -2,9 +2,9 @@
 
 import json
 
-from lab.probe import Sample, summary
+from lab.observe.probe import Sample, summary
 from lab.report import write_report
-from lab.timeline import Event, Mark, classify
+from lab.observe.timeline import Event, Mark, classify
 
 
 def test_heartbeat_log_lines_become_timeline_events():
