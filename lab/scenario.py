@@ -22,7 +22,7 @@ from .observe.audit import audit
 from .observe.probe import Probe, outage, summary
 from .model.contract import SERIAL_DEVICE
 from .observe.state import fetch, ha_log, node_state, settled, status, who_serves
-from .observe.timeline import LogWatcher, Mark
+from .observe.timeline import LogWatcher, Mark, events_jsonable
 from .waiting import wait_until
 
 Check = Callable[[LabHandle], tuple[bool, str]]
@@ -191,6 +191,7 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
         "steps": [_step_result(lab.cfg, step, m, nxt, samples, h)
                   for step, m, nxt, h in zip(steps, marks, [*marks[1:], None], held)],
         "summary": summary(samples, since=marks[0].t),
+        "events": events_jsonable(events),
     }
     if report_dir is not None:
         from .report import write_report
