@@ -12,7 +12,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 import docker
 import docker.errors
@@ -214,14 +213,3 @@ def _exists(collection, name: str) -> bool:  # type: ignore[no-untyped-def]
         return True
     except docker.errors.NotFound:
         return False
-
-
-@contextlib.contextmanager
-def running_lab(cfg: LabConfig, say: Say = say_stderr) -> Iterator[LabHandle]:
-    """A lab for the length of a with-block; removed afterwards whatever happened."""
-    lab = None
-    try:
-        lab = up(cfg, say=say)
-        yield lab
-    finally:
-        remove_lab(lab.client if lab else LabHandle(cfg).client, cfg.name, None)

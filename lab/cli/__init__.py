@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import docker.errors
+
 from ..errors import ConfigError, LabError
 from ..waiting import WaitTimeout
 from . import breaking, build, cluster
@@ -29,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (LabError, WaitTimeout) as exc:
         print(f"lab {a.cmd}: {exc}", file=sys.stderr)
+        return 1
+    except docker.errors.DockerException as exc:  # the engine refused something: say what, no traceback
+        print(f"lab {a.cmd}: Docker said: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"lab {a.cmd}: interrupted", file=sys.stderr)

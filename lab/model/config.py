@@ -220,36 +220,38 @@ class LabConfig:
                                 ("local port", self.local_port, 0)):
             if not low <= port <= 65535:
                 problems.append(f"{what} {port}: expected {low}..65535")
-        problems += self._check_addresses()
+        problems += check_addresses(self)
         if problems:
             raise ConfigError("invalid lab configuration:\n  - " + "\n  - ".join(problems))
         return self
 
-    def _check_addresses(self) -> list[str]:
-        try:
-            lan = ipaddress.IPv4Network(self.lan_subnet)
-            serial = ipaddress.IPv4Network(self.serial_subnet)
-        except ValueError as exc:
-            return [f"subnet: {exc} (expected an IPv4 network such as 172.29.80.0/24)"]
-        problems = []
-        if not 16 <= lan.prefixlen <= 28:
-            problems.append(f"LAN subnet {lan}: expected a prefix between /16 and /28")
-        if lan.overlaps(serial):
-            problems.append(f"serial subnet {serial} overlaps the LAN {lan}: the cable must not ride on the LAN")
-        try:
-            vip = ipaddress.IPv4Address(self.vip)
-        except ValueError:
-            return problems + [f"VIP {self.vip!r}: expected an IPv4 address"]
-        if vip not in lan:
-            problems.append(f"VIP {vip}: outside the LAN subnet {lan}; clients on the LAN could not reach it")
-        elif vip in self.lan_dynamic_range:
-            problems.append(
-                f"VIP {vip}: inside docker's dynamic range {self.lan_dynamic_range}; docker could hand it "
-                f"to a container. Pick an address in the upper half of {lan}"
-            )
-        elif vip in (lan.network_address, lan.broadcast_address):
-            problems.append(f"VIP {vip}: the network or broadcast address of {lan}")
-        return problems
+
+def check_addresses(cfg: LabConfig) -> list[str]:
+    """The LAN, the serial network and the VIP: valid, apart, and the VIP where clients reach it."""
+    try:
+        lan = ipaddress.IPv4Network(cfg.lan_subnet)
+        serial = ipaddress.IPv4Network(cfg.serial_subnet)
+    except ValueError as exc:
+        return [f"subnet: {exc} (expected an IPv4 network such as 172.29.80.0/24)"]
+    problems = []
+    if not 16 <= lan.prefixlen <= 28:
+        problems.append(f"LAN subnet {lan}: expected a prefix between /16 and /28")
+    if lan.overlaps(serial):
+        problems.append(f"serial subnet {serial} overlaps the LAN {lan}: the cable must not ride on the LAN")
+    try:
+        vip = ipaddress.IPv4Address(cfg.vip)
+    except ValueError:
+        return problems + [f"VIP {cfg.vip!r}: expected an IPv4 address"]
+    if vip not in lan:
+        problems.append(f"VIP {vip}: outside the LAN subnet {lan}; clients on the LAN could not reach it")
+    elif vip in cfg.lan_dynamic_range:
+        problems.append(
+            f"VIP {vip}: inside docker's dynamic range {cfg.lan_dynamic_range}; docker could hand it "
+            f"to a container. Pick an address in the upper half of {lan}"
+        )
+    elif vip in (lan.network_address, lan.broadcast_address):
+        problems.append(f"VIP {vip}: the network or broadcast address of {lan}")
+    return problems
 
 
 def check_timing(t: Timing) -> list[str]:

@@ -1,0 +1,42 @@
+"""The command line: options become a validated config; bad arguments are one clear line."""
+
+import pytest
+
+from lab.cli import main, parser
+from lab.cli.options import config_from
+from lab.errors import ConfigError
+from lab.faults import FAULTS, check_fault
+
+
+def test_up_options_become_the_config_with_overrides_and_the_nfs_client_resolved():
+    a = parser().parse_args(["up", "--name", "w1", "--timing", "fast", "--deadtime", "1", "--port", "0",
+                             "--subnet", "10.77.0.0/24", "--vip", "10.77.0.200", "--serial-subnet", "10.77.1.0/24",
+                             "--auth", "md5", "--auto-failback", "off", "--nfs-client", "fuse"])
+    cfg = config_from(a)
+    assert (cfg.name, cfg.timing, cfg.local_port, cfg.auth, cfg.auto_failback) == ("w1", "fast", 0, "md5", "off")
+    assert cfg.times.deadtime == 1 and cfg.times.keepalive == 0.2
+    assert cfg.nfs_client == "fuse" and cfg.lan_subnet == "10.77.0.0/24"
+
+
+def test_defaults_are_the_articles_cluster():
+    cfg = config_from(parser().parse_args(["up", "--nfs-client", "fuse"]))
+    assert (cfg.name, cfg.timing, cfg.vip, cfg.local_port) == ("halab", "article", "172.29.80.200", 8080)
+
+
+def test_a_bad_option_is_one_line_with_exit_2(capsys):
+    assert main(["up", "--vip", "10.0.0.1", "--nfs-client", "fuse"]) == 2
+    err = capsys.readouterr().err
+    assert "VIP 10.0.0.1: outside the LAN subnet" in err and "Traceback" not in err
+
+
+def test_fault_arguments_are_checked_before_any_lab_is_touched(capsys):
+    assert check_fault("kill", "ha2") is FAULTS["kill"]
+    with pytest.raises(ConfigError, match="fault 'kill' needs a node: ha1 or ha2"):
+        check_fault("kill", None)
+    with pytest.raises(ConfigError, match="fault 'cut-lan' takes no node"):
+        check_fault("cut-lan", "ha1")
+    with pytest.raises(ConfigError, match="unknown fault 'flood'"):
+        check_fault("flood", None)
+    # on the command line: exit 2 and one line, with no Docker needed
+    assert main(["fail", "cut-lan", "ha1", "--name", "nosuchlab"]) == 2
+    assert "fault 'cut-lan' takes no node" in capsys.readouterr().err

@@ -1,0 +1,62 @@
+"""The lab's model without containers: topology, compose project, node-side contract."""
+
+import pytest
+
+from lab.engine.compose import compose_model
+from lab.model import contract
+from lab.model.config import LabConfig
+from lab.model.topology import LAN, NODE_CAPS, SERIAL, image_name, topology
+
+FUSE = LabConfig(nfs_client="fuse")
+
+
+def test_topology_puts_the_nodes_on_the_lan_and_the_serial_network_and_the_rest_on_the_lan_only():
+    topo = topology(FUSE)
+    assert [(n.key, n.subnet, n.internal) for n in topo.networks] == [
+        (LAN, "172.29.80.0/24", False), (SERIAL, "172.29.81.0/24", True)]
+    assert topo.network(LAN).ip_range == "172.29.80.0/25"
+    by_host = {c.host: c for c in topo.containers}
+    assert set(by_host) == {"ha1", "ha2", "nfsha", "ha3"}
+    assert by_host["ha1"].addresses == {LAN: "172.29.80.11", SERIAL: "172.29.81.11"}
+    assert by_host["ha2"].env == {"SERIAL_PEER": "172.29.81.11", "SERIAL_PORT": "7000"}
+    assert by_host["nfsha"].addresses == {LAN: "172.29.80.20"} and by_host["nfsha"].volumes == {"share": "/export"}
+    assert by_host["ha3"].ports == {80: ("127.0.0.1", 8080)}
+    assert by_host["ha1"].extra_hosts["ha"] == "172.29.80.200"  # the cluster's name resolves to the VIP
+    assert by_host["ha1"].image == image_name("node") and by_host["ha1"].cap_add == NODE_CAPS
+
+
+def test_only_the_userspace_nfs_client_gets_dev_fuse():
+    assert topology(FUSE).container("ha1").devices == ("/dev/fuse",)
+    assert topology(FUSE.with_(nfs_client="kernel")).container("ha1").devices == ()
+
+
+def test_topology_and_compose_refuse_an_unresolved_nfs_client():
+    with pytest.raises(ValueError, match="not resolved"):
+        topology(LabConfig(nfs_client="auto"))
+    with pytest.raises(ValueError, match="not resolved"):
+        compose_model(LabConfig(nfs_client="auto"))
+
+
+def test_compose_model_matches_the_topology_and_labels_everything():
+    cfg = FUSE.with_(name="cmp")
+    model = compose_model(cfg)
+    topo = topology(cfg)
+    assert model["name"] == "cmp"
+    for c in topo.containers:
+        svc = model["services"][c.host]
+        assert svc["container_name"] == c.name and svc["init"] is True
+        assert svc["networks"] == {k: {"ipv4_address": ip} for k, ip in c.addresses.items()}
+        assert svc["labels"]["io.heartbeat-lab.lab"] == "cmp"
+    assert model["services"]["ha2"]["depends_on"] == ["nfsha", "ha1"]  # the master starts first
+    assert model["services"]["ha1"]["volumes"] == ["./ha1/lab:/lab:ro"]
+    assert all(n["labels"]["io.heartbeat-lab.lab"] == "cmp" for n in model["networks"].values())
+    assert model["volumes"]["share"]["name"] == "cmp-share"
+
+
+def test_the_contract_is_read_from_the_file_the_node_image_installs():
+    text = contract.CONTRACT_SOURCE.read_text()
+    assert "HA_LOG=/var/log/ha-log" in text and contract.HA_LOG == "/var/log/ha-log"
+    assert contract.MESSAGES == "/var/log/messages" and contract.SERIAL_DEVICE == "/dev/ttyS0"
+    assert f"CONTRACT_FILE={'/usr/local/lib/heartbeat-lab/contract.env'}" in text
+    dockerfile = (contract.CONTRACT_SOURCE.parent / "Dockerfile").read_text()
+    assert "COPY contract.env /usr/local/lib/heartbeat-lab/contract.env" in dockerfile
