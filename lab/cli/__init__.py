@@ -1,6 +1,8 @@
 """`lab`: bring the article's cluster up, look at it, get a shell in it, break it, take it
-down. One small module per group of commands: cluster (up, down, status, shell, logs),
-breaking (fail, heal, audit, scenario, probe), build (images, compose)."""
+down."""
+
+# One small module per group of commands: cluster (up, down, status, shell, logs),
+# breaking (fail, heal, audit, scenario, probe), build (images, compose).
 
 from __future__ import annotations
 

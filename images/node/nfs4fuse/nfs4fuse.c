@@ -9,10 +9,10 @@
  *
  * and mount.fuse3 runs `nfs4fuse nfsha:/ha /ha -o rw,hard,...`.
  *
- * The source may also be written /net/SERVER/EXPORT (autofs style). heartbeat's
- * Filesystem agent treats any fuse.* source that is not an existing directory as a
- * missing block device and refuses to start (resource-agents issue #1665), so the
- * lab's haresources names the share as /net/nfsha/ha, a directory in the image.
+ * The source may also be written /net/SERVER/EXPORT (autofs style). (heartbeat's
+ * Filesystem agent takes a fuse.* source that is not an existing directory for a missing
+ * block device, resource-agents issue #1665; the node image patches the agent, so the
+ * lab's haresources and fstab name the share nfsha:/ha as the article does.)
  *
  * NFS semantics kept on purpose:
  *   hard (default)  when the server goes away, calls wait and reconnect for as long
