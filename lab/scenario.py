@@ -19,7 +19,7 @@ from .errors import ConfigError
 from .model.config import LabConfig
 from .model.render import hostname_text, index_text, page_text
 from .observe.audit import audit
-from .observe.probe import Probe, outage, summary
+from .observe.probe import Probe, outage_window, summary
 from .model.contract import SERIAL_DEVICE
 from .observe.state import fetch, ha_log, node_state, settled, status, who_serves
 from .observe.timeline import LogWatcher, Mark, events_jsonable
@@ -202,8 +202,9 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
 
 def _step_result(cfg: LabConfig, step: Step, mark: Mark, nxt: Mark | None, samples: list, held: list[dict]) -> dict:
     """A step's outage is its own: measured on the samples before the next step began."""
-    out = outage(samples if nxt is None else [s for s in samples if s.t < nxt.t], mark.t)
+    window = outage_window(samples if nxt is None else [s for s in samples if s.t < nxt.t], mark.t)
+    out = None if window is None else window[1] - window[0]
     bounds = step.outage(cfg) if step.outage else None
     within = None if bounds is None else out is not None and bounds[0] <= out <= bounds[1]
     return {"label": step.label, "t": mark.t, "outage_s": None if out is None else round(out, 3),
-            "bounds_s": bounds, "within_bounds": within, "holds": held}
+            "outage_window": window, "bounds_s": bounds, "within_bounds": within, "holds": held}

@@ -98,19 +98,26 @@ class Probe:
 
 
 # ---- the arithmetic, on recorded samples -------------------------------------------------------
-def outage(samples: list[Sample], since: float) -> float | None:
-    """The client-visible outage caused by something done at `since`: from the last good
-    answer before the first request after `since` that was not ok, to the first good answer
-    after that. 0.0 if every request was ok; None if the service has not come back (yet)."""
+def outage_window(samples: list[Sample], since: float) -> tuple[float, float] | None:
+    """The client-visible outage caused by something done at `since`, as (the last good
+    answer before the first request after `since` that was not ok, the first good answer
+    after that). (since, since) if every request was ok; None if the service has not come
+    back (yet)."""
     later = [s for s in samples if s.t >= since]
     first_bad = next((i for i, s in enumerate(later) if not s.ok), None)
     if first_bad is None:
-        return 0.0 if later else None
+        return (since, since) if later else None
     good_before = [s.t for s in samples if s.ok and s.t < later[first_bad].t]
     back = next((s.t for s in later[first_bad:] if s.ok), None)
     if back is None:
         return None
-    return back - (good_before[-1] if good_before else since)
+    return (good_before[-1] if good_before else since), back
+
+
+def outage(samples: list[Sample], since: float) -> float | None:
+    """The length of outage_window(): 0.0 if every request was ok, None if not back (yet)."""
+    window = outage_window(samples, since)
+    return None if window is None else window[1] - window[0]
 
 
 def failure_windows(samples: list[Sample]) -> list[tuple[float, float]]:
