@@ -43,6 +43,12 @@ def _drop(lab: LabHandle, node: str, peer_net: str) -> None:
                  f"iptables -A {FAULT_CHAIN_OUT} -d {peer_net} -j DROP", check=True)
 
 
+def cut_from_ping_node(lab: LabHandle, node: str) -> bool:
+    """The node's fault rules drop its ping node (ha3): ipfail on it has given up."""
+    rules = lab.run(node, ["iptables", "-S", FAULT_CHAIN_OUT], timeout=10).output
+    return f"-d {lab.cfg.lan_ip(CLIENT)}/32 " in rules
+
+
 def clear_rules(lab: LabHandle, node: str) -> None:
     lab.sh(node, f"iptables -F {FAULT_CHAIN_IN} 2>/dev/null; iptables -F {FAULT_CHAIN_OUT} 2>/dev/null; true",
            check=True)

@@ -8,11 +8,12 @@ import time
 from . import heartbeat
 from .engine.handle import LabHandle
 from .errors import LabError
-from .faults import clear_rules
+from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, NFS_SERVER, NODES
-from .model.contract import APACHE_RESOURCE, HB_TAKEOVER
-from .observe.audit import audit
+from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES
+from .observe.audit import audit, line_count
 from .observe.state import node_state, settled, wait_nfs, wait_node_ready, who_serves
+from .waiting import wait_until
 
 STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
 
@@ -34,7 +35,12 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
         wait_nfs(lab)
     for node in NODES:
         wait_node_ready(lab, node)
+    isolated = [n for n in NODES if cut_from_ping_node(lab, n)]
+    marks = {n: line_count(lab, n, MESSAGES) for n in NODES}
+    for node in NODES:
         clear_rules(lab, node)
+    for node in isolated:
+        wait_ipfail_settled(lab, node, marks)
     if not wait:
         return
     for node in (lab.cfg.master, lab.cfg.backup):
@@ -43,6 +49,25 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
     restore_owner(lab)
     for node in NODES:  # a node that (re)started heartbeat has finished its start-up round
         heartbeat.wait_joined(lab, node)
+
+
+def wait_ipfail_settled(lab: LabHandle, node: str, marks: dict[str, int]) -> None:
+    """ipfail on both nodes has seen the ping node come back to `node`. It learns of it
+    seconds after heartbeat does (about 9 s here), and the peer then hands back resources
+    on its own ("Giving up foreign resources (auto_failback)"): a move made before that
+    races with it."""
+    peer = lab.cfg.peer(node)
+    wanted = {node: "A ping node just came up", peer: "Ping node count is balanced"}
+
+    def seen() -> tuple[bool, str]:
+        found = {n: text in "".join(lab.run(n, ["tail", "-n", f"+{marks[n] + 1}", MESSAGES], timeout=10).output)
+                 for n, text in wanted.items()}
+        return all(found.values()), ", ".join(f"{n}: {wanted[n]!r} {'seen' if ok else 'not yet'}"
+                                              for n, ok in found.items())
+
+    lab.say(f"heal: waiting for ipfail to see the ping node back on {node} ...")
+    wait_until(f"ipfail on {node} and {peer} to see {node}'s ping node again", seen,
+               timeout=lab.cfg.failover_wait + 15, interval=0.2)
 
 
 def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:

@@ -23,6 +23,7 @@ from .observe.probe import Probe, outage_window, summary
 from .model.contract import SERIAL_DEVICE
 from .observe.state import fetch, ha_log, node_state, settled, status, who_serves
 from .observe.timeline import LogWatcher, Mark, events_jsonable
+from .report import write_report
 from .waiting import wait_until
 
 Check = Callable[[LabHandle], tuple[bool, str]]
@@ -110,8 +111,12 @@ def fault(name: str, node: str | None, expect_node: str, bounds: Bounds | None, 
                 f"{expect_node} serves", serving(expect_node), bounds, holds)
 
 
-def heal(master: str, bounds: Bounds | None = None) -> Step:
-    return Step("heal", lambda lab: recovery.heal(lab, wait=False), f"{master} serves again", serving(master), bounds)
+def heal(master: str, bounds: Bounds | None = None, takeover: bool = False) -> Step:
+    """Undo the faults. Where heartbeat gives the resources back by itself (a node that
+    rejoins with auto_failback on) the step waits for it; with takeover=True it heals as an
+    operator would, asking the master to take them back (lab heal)."""
+    return Step("heal", lambda lab: recovery.heal(lab, wait=takeover), f"{master} serves again", serving(master),
+                bounds)
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,9 @@ SCENARIOS = {s.name: s for s in (
     )),
     Scenario("isolate", "the master cut off from clients and the ping node: ipfail hands over", lambda m, b: (
         fault("isolate", m, b, ipfail, holds_nothing(m), serial_link_up(m), ipfail_gave_up(m)),
-        heal(m),
+        # both nodes stayed up, so nothing fails back by itself: ipfail on the master only
+        # notes that its ping node is back ("No giveup timer to abort")
+        heal(m, takeover=True),
     )),
     Scenario("split-brain", "LAN and serial cut: both nodes take the VIP; then heal", lambda m, b: (
         Step("cut-lan", lambda lab: faults.inject(lab, "cut-lan"), f"{m} still serves", serving(m), no_outage),
@@ -194,8 +201,6 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
         "events": events_jsonable(events),
     }
     if report_dir is not None:
-        from .report import write_report
-
         result["files"] = write_report(Path(report_dir), result, samples, events, marks)
     return result
 
