@@ -42,7 +42,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-    items.sort(key=lambda item: item.get_closest_marker("teardown") is not None)
+    # the fast unit tests first, then end to end; the teardown test last
+    items.sort(key=lambda item: (item.get_closest_marker("teardown") is not None,
+                                 item.get_closest_marker("e2e") is not None))
 
 
 _USED_DOCKER = False  # set once a test of this session touched Docker

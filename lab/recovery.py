@@ -11,7 +11,7 @@ from .errors import LabError
 from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES
-from .observe.audit import audit, line_count
+from .observe.audit import audit, line_count, lines_since
 from .observe.state import node_state, settled, wait_nfs, wait_node_ready, who_serves
 from .waiting import wait_until
 
@@ -60,8 +60,7 @@ def wait_ipfail_settled(lab: LabHandle, node: str, marks: dict[str, int]) -> Non
     wanted = {node: "A ping node just came up", peer: "Ping node count is balanced"}
 
     def seen() -> tuple[bool, str]:
-        found = {n: text in "".join(lab.run(n, ["tail", "-n", f"+{marks[n] + 1}", MESSAGES], timeout=10).output)
-                 for n, text in wanted.items()}
+        found = {n: text in lines_since(lab, n, MESSAGES, marks[n]) for n, text in wanted.items()}
         return all(found.values()), ", ".join(f"{n}: {wanted[n]!r} {'seen' if ok else 'not yet'}"
                                               for n, ok in found.items())
 

@@ -61,6 +61,11 @@ def line_count(lab: LabHandle, node: str, path: str) -> int:
     return int(out) if out.isdigit() else 0
 
 
+def lines_since(lab: LabHandle, node: str, path: str, mark: int) -> str:
+    """What a log file on the node holds after its first `mark` lines."""
+    return lab.run(node, ["tail", "-n", f"+{mark + 1}", path], timeout=10).output
+
+
 def log_marks(lab: LabHandle) -> dict[str, int]:
     """How many lines each node's ha-log has now: audit(since=...) reads only what follows."""
     return {node: line_count(lab, node, HA_LOG) for node in NODES}
@@ -77,8 +82,7 @@ def audit(lab: LabHandle, since: dict[str, int] | None = None) -> Audit:
         for res in RESOURCES:
             if state[res]:
                 owners[res].append(node)
-        start = (since or {}).get(node, 0) + 1
-        log = lab.run(node, ["tail", "-n", f"+{start}", HA_LOG], timeout=10).output
+        log = lines_since(lab, node, HA_LOG, (since or {}).get(node, 0))
         problems += [f"{node}: {line.strip()}" for line in log.splitlines()
                      if any(bad in line for bad in BAD_LOG_LINES)]
     return Audit(owners, problems, unreachable)
