@@ -12,7 +12,7 @@ from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES
 from .observe.audit import audit, line_count, lines_since
-from .observe.state import node_state, settled, wait_nfs, wait_node_ready, who_serves
+from .observe.state import heartbeat_running, node_state, settled, wait_nfs, wait_node_ready, who_serves
 from .waiting import wait_until
 
 STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
@@ -22,6 +22,10 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
     """Undo every fault: resume and restart containers, remove the rules, start what is
     stopped; then (wait=True) wait until the master serves again with one owner."""
     lab.say("heal: resuming, restarting, removing fault rules ...")
+    running = [n for n in NODES if lab.container_status(n) == "running"]
+    marks = {n: line_count(lab, n, MESSAGES) for n in running}
+    restarts = [n for n in running if will_restart(lab, n)]
+    isolated = [n for n in running if cut_from_ping_node(lab, n)]
     nfs_restarted = False
     for host in (NFS_SERVER, *NODES, CLIENT):
         c = lab.container(host)
@@ -35,12 +39,12 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
         wait_nfs(lab)
     for node in NODES:
         wait_node_ready(lab, node)
-    isolated = [n for n in NODES if cut_from_ping_node(lab, n)]
-    marks = {n: line_count(lab, n, MESSAGES) for n in NODES}
     for node in NODES:
         clear_rules(lab, node)
     for node in isolated:
         wait_ipfail_settled(lab, node, marks)
+    if restarts:
+        wait_restarted(lab, restarts, marks)
     if not wait:
         return
     for node in (lab.cfg.master, lab.cfg.backup):
@@ -66,6 +70,33 @@ def wait_ipfail_settled(lab: LabHandle, node: str, marks: dict[str, int]) -> Non
 
     lab.say(f"heal: waiting for ipfail to see the ping node back on {node} ...")
     wait_until(f"ipfail on {node} and {peer} to see {node}'s ping node again", seen,
+               timeout=lab.cfg.failover_wait + 15, interval=0.2)
+
+
+def will_restart(lab: LabHandle, node: str) -> bool:
+    """heartbeat on `node` has declared its peer dead while the peer's heartbeat lives on
+    (paused, or cut off): when it hears the peer again it gives up its resources and
+    restarts itself ("Performing heartbeat restart exec"). A peer that was stopped or
+    powered off comes back as a new heartbeat, and nobody restarts."""
+    peer = lab.cfg.peer(node)
+    seen = lab.run(node, ["cl_status", "nodestatus", peer], timeout=10).output.strip()
+    if seen != "dead":
+        return False
+    status = lab.container_status(peer)
+    return status == "paused" or (status == "running" and heartbeat_running(lab, peer))
+
+
+def wait_restarted(lab: LabHandle, nodes: list[str], marks: dict[str, int]) -> None:
+    """Each of `nodes` has restarted heartbeat since `marks`. Until then one owner seen is
+    not the end state: the cluster re-forms after the restarts, RQSTDELAY later."""
+    wanted = "Performing heartbeat restart exec"
+
+    def restarted() -> tuple[bool, str]:
+        done = {n: wanted in lines_since(lab, n, MESSAGES, marks[n]) for n in nodes}
+        return all(done.values()), "restarted: " + ", ".join(f"{n} {'yes' if d else 'not yet'}" for n, d in done.items())
+
+    lab.say(f"heal: waiting for heartbeat to restart on {' and '.join(nodes)} (it had declared its peer dead) ...")
+    wait_until(f"heartbeat to restart on {' and '.join(nodes)}", restarted,
                timeout=lab.cfg.failover_wait + 15, interval=0.2)
 
 

@@ -1,0 +1,159 @@
+"""Declarative checks, in the spirit of netlab's `validate`: each names a node, what to
+inspect there, what is expected and the hint a failure prints, with a retry window where
+the state takes time to settle. Checks read the real state (files, modes, links, mounts,
+processes, addresses, heartbeat's own view, the pages as ha3 fetches them), never a mark
+the lab wrote itself."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..engine.handle import LabHandle
+from ..model.config import CLIENT, NODES
+from ..model.render import page_text
+
+# what a check looks at: (lab) -> (holds, what was seen)
+Probe = Callable[[LabHandle], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # stable id, e.g. "authkeys-mode-ha1"
+    what: str  # what must hold, for a person
+    probe: Probe
+    hint: str  # what to do when it fails
+    wait: float = 0.0  # retry for this long before calling it failed
+
+
+@dataclass
+class Outcome:
+    check: Check
+    ok: bool
+    seen: str
+    extra: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        if self.ok:
+            return f"  PASS  {self.check.what}"
+        return f"  FAIL  {self.check.what}\n        seen: {self.seen}\n        hint: {self.check.hint}"
+
+
+def evaluate(lab: LabHandle, check: Check, interval: float = 0.5) -> Outcome:
+    """Run a check, retrying within its window; an error while inspecting is a failure
+    that says what went wrong."""
+    deadline = time.monotonic() + check.wait
+    while True:
+        try:
+            ok, seen = check.probe(lab)
+        except Exception as exc:  # a node that is down, a file that is missing ...
+            ok, seen = False, f"{type(exc).__name__}: {exc}"
+        if ok or time.monotonic() >= deadline:
+            return Outcome(check, ok, seen)
+        time.sleep(interval)
+
+
+# ---- what a check can look at -------------------------------------------------------------------
+def _out(lab: LabHandle, node: str, argv: list[str]) -> tuple[int, str]:
+    res = lab.run(node, argv, timeout=15)
+    return res.code, res.output.strip()
+
+
+def exists(node: str, path: str) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        ok = lab.run(node, ["test", "-e", path], timeout=10).ok
+        return ok, f"{path} {'exists' if ok else 'is missing'} on {node}"
+    return probe
+
+
+def file_mode(node: str, path: str, mode: int) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        code, out = _out(lab, node, ["stat", "-c", "%a", path])
+        if code:
+            return False, f"{path} does not exist on {node}"
+        return int(out, 8) == mode, f"{path} on {node} is mode {out}"
+    return probe
+
+
+def file_matches(node: str, path: str, pattern: str, present: bool = True) -> Probe:
+    """A line of the file matches the regular expression (or, present=False, none does)."""
+    rx = re.compile(pattern, re.M)
+
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        code, out = _out(lab, node, ["cat", path])
+        if code:
+            return False, f"{path} does not exist on {node}"
+        m = rx.search(out)
+        seen = f"{path} on {node} has {m.group(0).strip()!r}" if m else f"no line of {path} on {node} matches"
+        return bool(m) == present, seen
+    return probe
+
+
+def symlink(node: str, path: str, target: str) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        code, out = _out(lab, node, ["readlink", path])
+        if code:
+            kind = _out(lab, node, ["stat", "-c", "%F", path])[1] or "nothing"
+            return False, f"{path} on {node} is not a symbolic link ({kind})"
+        return out == target, f"{path} on {node} -> {out}"
+    return probe
+
+
+def same_file(path: str, nodes: tuple[str, ...] = NODES) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        sums = {n: _out(lab, n, ["sha256sum", path])[1].split(" ")[0] or "missing" for n in nodes}
+        return len(set(sums.values())) == 1 and "missing" not in sums.values(), (
+            "identical" if len(set(sums.values())) == 1 else
+            "differs: " + ", ".join(f"{n} {s[:12]}" for n, s in sums.items()))
+    return probe
+
+
+def mounted(node: str, path: str, wanted: bool = True) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        _, out = _out(lab, node, ["awk", f'$2=="{path}"{{print $1, $3}}', "/proc/mounts"])
+        return bool(out) == wanted, f"{path} on {node}: " + (f"mounted from {out}" if out else "not mounted")
+    return probe
+
+
+def process(node: str, name: str, running: bool = True, label: str = "", full: bool = False) -> Probe:
+    """A process called `name` runs (or not). full=True matches `name` as a pattern against
+    whole command lines (anchor it: the check's own command line contains it too)."""
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        code, _ = _out(lab, node, ["pgrep", "-f" if full else "-x", name])
+        return (code == 0) == running, f"{label or name} {'runs' if code == 0 else 'does not run'} on {node}"
+    return probe
+
+
+def address(node: str, ip: Callable[[LabHandle], str], present: bool = True) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        _, out = _out(lab, node, ["ip", "-4", "-o", "addr", "show"])
+        has = f" {ip(lab)}/" in out
+        return has == present, f"{ip(lab)} {'is' if has else 'is not'} on {node}"
+    return probe
+
+
+def cl_status(node: str, args: Callable[[LabHandle], list[str]], expected: str) -> Probe:
+    """heartbeat's own view of the cluster, as `cl_status` prints it on the node."""
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        argv = ["cl_status", *args(lab)]
+        code, out = _out(lab, node, argv)
+        return code == 0 and out == expected, f"`{' '.join(argv)}` on {node} says {out!r}"
+    return probe
+
+
+def page(path: str, text: Callable[[LabHandle], str]) -> Probe:
+    """The page as the article's browser sees it: fetched by ha3 at the cluster address."""
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        res = lab.run(CLIENT, ["curl", "-s", "-m", "3", "-w", "\n%{http_code}", f"{lab.cfg.url}{path}"], timeout=10)
+        body, _, code = res.output.rpartition("\n")
+        shown = page_text(body)
+        return code == "200" and shown == text(lab), f"HTTP {code or 'no answer'}: {shown[:100]!r}"
+    return probe
+
+
+def on_share(path: str) -> str:
+    """Where a path of the share (/ha/...) lives on nfsha (the export is its /export)."""
+    return "/export" + path.removeprefix("/ha")
+

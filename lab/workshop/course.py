@@ -1,0 +1,59 @@
+"""Running the course's checks against a lab: a checklist per step, the step to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..engine.handle import LabHandle
+from ..errors import ConfigError
+from .checks import Outcome, evaluate
+from .steps import STEPS, Step
+
+
+@dataclass
+class StepResult:
+    step: Step
+    outcomes: list[Outcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    def jsonable(self) -> dict:
+        return {"step": self.step.id, "title": self.step.title, "ok": self.ok,
+                "checks": [{"name": o.check.name, "what": o.check.what, "ok": o.ok, "seen": o.seen,
+                            **({} if o.ok else {"hint": o.check.hint})} for o in self.outcomes]}
+
+
+def find_steps(ids: list[str]) -> list[Step]:
+    known = {s.id: s for s in STEPS}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ConfigError(f"unknown step {', '.join(map(repr, unknown))}: expected one of {', '.join(known)}")
+    return [known[i] for i in ids]
+
+
+def check_step(lab: LabHandle, step: Step) -> StepResult:
+    return StepResult(step, [evaluate(lab, c) for c in step.checks(lab.cfg)])
+
+
+def check_course(lab: LabHandle, ids: list[str] | None = None) -> tuple[list[StepResult], Step | None]:
+    """The named steps' results; without names, every step up to the first that fails.
+    Returns the results and the step to do next (None when all are done)."""
+    if ids:
+        results = [check_step(lab, s) for s in find_steps(ids)]
+        return results, next((r.step for r in results if not r.ok), None)
+    results = []
+    for step in STEPS:
+        result = check_step(lab, step)
+        results.append(result)
+        if not result.ok:
+            return results, step
+    return results, None
+
+
+def guide_text(step: Step, cfg) -> str:  # noqa: ANN001
+    checks = "\n".join(f"  - {c.what}" for c in step.checks(cfg))
+    number = [s.id for s in STEPS].index(step.id) + 1
+    return (f"Step {number}/{len(STEPS)}: {step.title}  [{step.id}]\n"
+            f"The article: {step.article}\n\n{step.todo}\n\n`lab check {step.id}` verifies:\n{checks}\n")

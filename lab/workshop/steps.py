@@ -1,0 +1,303 @@
+"""The article's steps as data: each with its section of the article, what the trainee
+does in the lab, and the checks that prove it, each with the hint its failure prints.
+A new step is a new declaration here, not new control flow."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import heartbeat
+from ..engine.handle import LabHandle
+from ..model import hacf
+from ..model.config import NFS_SERVER, NODES, LabConfig
+from ..model.contract import HA_LOG, HEARTBEAT_PROCESS, MESSAGES, SERIAL_DEVICE, SHARE_MOUNT
+from ..model.render import hostname_text, index_text
+from ..observe.state import heartbeat_running
+from ..observe.timeline import parse_stamp
+from .checks import (Check, Probe, address, cl_status, exists, file_matches, file_mode, mounted, on_share, page, process,
+                     same_file, symlink)
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    article: str  # where in the article
+    todo: str  # what the trainee does in the lab (the article's commands, adapted where the lab must differ)
+    checks: Callable[[LabConfig], tuple[Check, ...]]
+
+
+def _read(lab: LabHandle, node: str, path: str) -> str:
+    res = lab.run(node, ["cat", path], timeout=10)
+    if not res.ok:
+        raise FileNotFoundError(f"{path} does not exist on {node}")
+    return res.output
+
+
+# ---- probes that need more than one look -------------------------------------------------------
+def serial_carries_bytes(lab: LabHandle) -> tuple[bool, str]:
+    """With heartbeat running on both nodes, heartbeat's view of the serial link; else the
+    article's cat/echo test in both directions."""
+    a, b = NODES
+    if all(heartbeat_running(lab, n) for n in NODES):
+        out = lab.run(a, ["cl_status", "hblinkstatus", b, SERIAL_DEVICE], timeout=10).output.strip()
+        return out == "up", f"heartbeat on {a} sees the serial link to {b} {out!r}"
+    if any(heartbeat_running(lab, n) for n in NODES):
+        return False, "heartbeat runs on one node only: it reads the port, so the cable cannot be tested"
+    heartbeat.serial_test(lab, b, a)
+    heartbeat.serial_test(lab, a, b)
+    return True, f"'{heartbeat.SERIAL_TEST_TEXT}' crossed the cable both ways"
+
+
+def hacf_nodes_match_uname(node: str) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        names = [n for v in hacf.values(_read(lab, node, "/etc/ha.d/ha.cf"), "node") for n in v.split()]
+        unames = {n: lab.run(n, ["uname", "-n"], timeout=10).output.strip() for n in NODES}
+        missing = [u for u in unames.values() if u not in names]
+        return not missing, f"node lines name {names or 'no node'}; uname -n says {sorted(unames.values())}"
+    return probe
+
+
+def hacf_timers_sound(node: str) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        t = hacf.timers(_read(lab, node, "/etc/ha.d/ha.cf"))
+        missing = [k for k in ("keepalive", "deadtime", "initdead") if k not in t]
+        if missing:
+            return False, f"ha.cf on {node} sets no {', '.join(missing)}"
+        seen = f"keepalive {t['keepalive']:g} s, deadtime {t['deadtime']:g} s, initdead {t['initdead']:g} s"
+        return t["deadtime"] > 2 * t["keepalive"] and t["initdead"] >= t["deadtime"], seen
+    return probe
+
+
+def hacf_medium(node: str, kind: str) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        found = hacf.media(_read(lab, node, "/etc/ha.d/ha.cf"))[kind]
+        ok = bool(found) and (kind != "serial" or SERIAL_DEVICE in found)
+        return ok, f"{kind} media in ha.cf on {node}: {found or 'none'}"
+    return probe
+
+
+def authkeys_sound(node: str) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        lines = [ln.split() for ln in _read(lab, node, "/etc/ha.d/authkeys").splitlines()
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+        auth = next((ln[1] for ln in lines if ln[0] == "auth" and len(ln) == 2), None)
+        keys = {ln[0]: ln[1:] for ln in lines if ln[0] != "auth"}
+        if auth is None or auth not in keys:
+            return False, f"authkeys on {node}: 'auth {auth}' names no key line (keys: {sorted(keys)})"
+        method = keys[auth][0] if keys[auth] else "?"
+        ok = method in ("crc", "md5", "sha1") and (method == "crc" or len(keys[auth]) == 2)
+        return ok, f"authkeys on {node}: auth {auth} uses {method}" + ("" if ok else " without a valid key")
+    return probe
+
+
+def haresources_line(cfg: LabConfig) -> Probe:
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        lines = [ln for ln in _read(lab, cfg.master, "/etc/ha.d/haresources").splitlines()
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+        if len(lines) != 1:
+            return False, f"haresources on {cfg.master} has {len(lines)} resource lines (expected one)"
+        words = lines[0].split()
+        problems = []
+        if words[0] != cfg.master:
+            problems.append(f"it names {words[0]} as the preferred node, not the master {cfg.master}")
+        ip = next((w.split("::", 1)[1].split("/")[0] for w in words if re.match(r"IPaddr2?::", w)), None)
+        if ip is None:
+            problems.append("no IPaddr2::<VIP> resource")
+        elif ipaddress.IPv4Address(ip) not in cfg.lan:
+            problems.append(f"the address {ip} is not in the LAN {cfg.lan}")
+        if not any(w.startswith(f"Filesystem::{cfg.share_source}::{SHARE_MOUNT}::") for w in words):
+            problems.append(f"no Filesystem::{cfg.share_source}::{SHARE_MOUNT}::<type>::rw,hard resource")
+        if not any(w in ("apache2", "httpd") for w in words):
+            problems.append("no Apache resource (apache2)")
+        return not problems, "; ".join(problems) or lines[0]
+    return probe
+
+
+def started_master_first(cfg: LabConfig) -> Probe:
+    """heartbeat's first start on each node, from the node's syslog: the master's came first
+    (started on the backup first, the backup takes the resources)."""
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        first = {}
+        for n in NODES:
+            out = lab.run(n, ["grep", "-m1", "Configuration validated. Starting heartbeat", MESSAGES], timeout=10)
+            first[n] = parse_stamp(out.output.split()[0]) if out.ok else None
+        if None in first.values():
+            return False, "heartbeat never started on " + ", ".join(n for n, t in first.items() if t is None)
+        order = sorted(NODES, key=lambda n: first[n])
+        return order[0] == cfg.master, (f"heartbeat first started on {order[0]}, "
+                                        f"{abs(first[NODES[0]] - first[NODES[1]]):.1f} s before {order[1]}")
+    return probe
+
+
+def failed_over_and_back(cfg: LabConfig) -> Probe:
+    """The article's test, read from the backup's log: it received the master's shutdown
+    notice and took the resources over; and the master serves again now."""
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        log = _read(lab, cfg.backup, HA_LOG)
+        at = log.find(f"Received shutdown notice from '{cfg.master}'")
+        if at < 0:
+            return False, f"{cfg.backup}'s {HA_LOG} shows no shutdown of heartbeat on {cfg.master}"
+        took = "mach_down takeover complete" in log[at:] or "Taking over resource group" in log[at:]
+        return took, f"{cfg.backup} {'took' if took else 'did not take'} the resources over after the stop"
+    return probe
+
+
+# ---- the steps ------------------------------------------------------------------------------------
+def _both(make: Callable[[str], Check]) -> tuple[Check, ...]:
+    return tuple(make(n) for n in NODES)
+
+
+STEPS: tuple[Step, ...] = (
+    Step("serial-cable", "Test the serial cable", "Establish a serial connection",
+         "On ha1: cat < /dev/ttyS0. On ha2: echo \"Serial Connection test\" > /dev/ttyS0. Then the other way "
+         "round. (heartbeat reads the port too: test it while heartbeat is stopped.)",
+         lambda cfg: (
+             *_both(lambda n: Check(f"serial-device-{n}", f"{n} has its end of the cable, {SERIAL_DEVICE}",
+                                    exists(n, SERIAL_DEVICE),
+                                    f"the cable's end is made at boot: restart {n} (lab heal) if it is missing")),
+             Check("serial-carries-bytes", "the cable carries bytes both ways", serial_carries_bytes,
+                   "stop heartbeat on both nodes and repeat the article's cat/echo test; the serial-cable "
+                   "process (ps ax | grep socat) must run on both nodes", wait=cfg.failover_wait),
+         )),
+    Step("nfs-export", "Export /ha from nfsha", "Create NFS used as a shared file system, steps 1-3 (Listing 1)",
+         "On nfsha: the share /ha is exported (nfs-ganesha; see /etc/ganesha/ganesha.conf).",
+         lambda cfg: (
+             Check("nfs-server-runs", "the NFS server runs on nfsha",
+                   process(NFS_SERVER, "ganesha.nfsd", label="nfs-ganesha"), "start the NFS server on nfsha"),
+             Check("nfs-exports-ha", "nfsha exports /ha",
+                   file_matches(NFS_SERVER, "/etc/ganesha/ganesha.conf", r"^\s*Pseudo\s*=\s*/ha\s*;"),
+                   "export /ha (Listing 1) and make the server read its exports again"),
+         )),
+    Step("fstab", "Add the share to /etc/fstab", "Create NFS, step 4 (Listing 2)",
+         "On ha1 and ha2: add the line `nfsha:/ha /ha <type> noauto,rw,hard 0 0` to /etc/fstab (<type> is nfs, "
+         "or fuse.nfs4fuse where the kernel has no NFS client). heartbeat will mount it: do not mount it at boot.",
+         lambda cfg: (
+             *_both(lambda n: Check(f"fstab-line-{n}", f"/etc/fstab on {n} has the share's line",
+                                    file_matches(n, "/etc/fstab", rf"^{re.escape(cfg.share_source)}\s+"
+                                                 rf"{SHARE_MOUNT}\s+{re.escape(cfg.share_fstype)}\s+\S*rw\S*"),
+                                    f"add `{cfg.share_source} {SHARE_MOUNT} {cfg.share_fstype} noauto,rw,hard 0 0`")),
+             *_both(lambda n: Check(f"fstab-noauto-{n}", f"/etc/fstab on {n} does not mount /ha at boot",
+                                    file_matches(n, "/etc/fstab", rf"^{re.escape(cfg.share_source)}\s+"
+                                                 rf"{SHARE_MOUNT}\s+\S+\s+\S*noauto"),
+                                    "add noauto to the options: heartbeat alone mounts /ha, on one node at a time")),
+         )),
+    Step("sample-pages", "Unpack the sample pages on the share", "Create NFS, step 5 (Listing 3)",
+         "On ha1, with /ha mounted (mount /ha): cd /ha; tar xvfz hahbcode.tar.gz; then umount /ha.",
+         lambda cfg: (
+             Check("share-index-page", "the share holds www/html/index.html",
+                   file_matches(NFS_SERVER, on_share("/ha/www/html/index.html"), r"High Availability Cluster"),
+                   "unpack the sample code into /ha (the lab's hahbcode.tar.gz)"),
+         )),
+    Step("apache-layout", "Serve pages from the shared disk", "Configure the ha of the Apache HTTP Server, steps 2-8",
+         "Make /ha/www/html (chmod 775 /ha/www /ha/www/html); on both nodes: mv /var/www/html /var/www/htmllocal; "
+         "ln -s /ha/www/html /var/www/html; put hostname.html, naming the node, in /var/www/htmllocal; "
+         "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html.",
+         lambda cfg: (
+             *(Check(f"share-mode-{d.strip('/').replace('/', '-')}", f"{d} is mode 775",
+                     file_mode(NFS_SERVER, on_share(d), 0o775), f"chmod 775 {d}")
+               for d in ("/ha/www", "/ha/www/html")),
+             *_both(lambda n: Check(f"docroot-link-{n}", f"/var/www/html on {n} links to the shared /ha/www/html",
+                                    symlink(n, "/var/www/html", "/ha/www/html"),
+                                    "mv /var/www/html /var/www/htmllocal; ln -s /ha/www/html /var/www/html")),
+             *_both(lambda n: Check(f"hostname-page-{n}", f"/var/www/htmllocal/hostname.html on {n} names {n}",
+                                    file_matches(n, "/var/www/htmllocal/hostname.html",
+                                                 re.escape(hostname_text(cfg, n).split(" in a ")[0])),
+                                    f"write hostname.html naming {n} into /var/www/htmllocal on {n}")),
+             Check("hostname-link-on-share", "the share's hostname.html links to each node's local page",
+                   symlink(NFS_SERVER, on_share("/ha/www/html/hostname.html"), "/var/www/htmllocal/hostname.html"),
+                   "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html (with /ha mounted)"),
+         )),
+    Step("authkeys", "Write /etc/ha.d/authkeys", "Configure heartbeat, 1 (Listing 5)",
+         "On both nodes: /etc/ha.d/authkeys with `auth 1` and `1 sha1 <key>` (or md5 <key>, or crc), the same "
+         "on both; chmod 600.",
+         lambda cfg: (
+             *_both(lambda n: Check(f"authkeys-mode-{n}", f"authkeys on {n} is mode 600",
+                                    file_mode(n, "/etc/ha.d/authkeys", 0o600),
+                                    "chmod 600 /etc/ha.d/authkeys: heartbeat refuses to start otherwise")),
+             *_both(lambda n: Check(f"authkeys-valid-{n}", f"authkeys on {n} names a key with crc, md5 or sha1",
+                                    authkeys_sound(n), "write `auth 1` then `1 sha1 <secret>`")),
+             Check("authkeys-same", "authkeys is the same on both nodes", same_file("/etc/ha.d/authkeys"),
+                   "copy authkeys from one node to the other: the keys and methods must match"),
+         )),
+    Step("ha-cf", "Write /etc/ha.d/ha.cf", "Configure heartbeat, 2 (Listing 6)",
+         "On both nodes: the article's ha.cf, with the lab's node names (ha1, ha2), the serial port /dev/ttyS0, "
+         "and an Ethernet medium (`ucast eth0 <peer address>` or `bcast eth0`).",
+         lambda cfg: (
+             *_both(lambda n: Check(f"hacf-nodes-{n}", f"ha.cf on {n} names both nodes as `uname -n` does",
+                                    hacf_nodes_match_uname(n), "node lines must equal `uname -n`: node ha1, node ha2")),
+             *_both(lambda n: Check(f"hacf-timers-{n}", f"ha.cf on {n}: deadtime above 2 x keepalive, "
+                                    "initdead at least deadtime", hacf_timers_sound(n),
+                                    "heartbeat refuses deadtime <= 2 x keepalive; initdead must be >= deadtime")),
+             *_both(lambda n: Check(f"hacf-serial-{n}", f"ha.cf on {n} uses the serial cable {SERIAL_DEVICE}",
+                                    hacf_medium(n, "serial"), f"add `serial {SERIAL_DEVICE}` (and `baud 19200` "
+                                    "before it)")),
+             *_both(lambda n: Check(f"hacf-lan-{n}", f"ha.cf on {n} also heartbeats over the LAN",
+                                    hacf_medium(n, "ethernet"), "add `ucast eth0 <the other node's address>` "
+                                    "(or `bcast eth0`): two media, so one cut cable is not a failover")),
+         )),
+    Step("haresources", "Write /etc/ha.d/haresources", "Configure heartbeat, 3 (Listing 7)",
+         "On both nodes, the same line: `ha1 IPaddr2::<VIP>/24/eth0 Filesystem::nfsha:/ha::/ha::<type>::rw,hard "
+         "apache2` (the article's line lost its IP; IPaddr2, since the nodes have no ifconfig).",
+         lambda cfg: (
+             Check("haresources-same", "haresources is the same on both nodes", same_file("/etc/ha.d/haresources"),
+                   "copy haresources from one node to the other: it must be identical"),
+             Check("haresources-line", "haresources gives the master the VIP, the share and Apache",
+                   haresources_line(cfg), f"one line, the same on both nodes, with the VIP in the LAN {cfg.lan}: "
+                   f"`{cfg.master} IPaddr2::{cfg.vip}/{cfg.prefixlen}/eth0 "
+                   f"Filesystem::{cfg.share_source}::{SHARE_MOUNT}::{cfg.share_fstype}::rw,hard apache2`"),
+         )),
+    Step("start-cluster", "Start heartbeat, master first", "Test the ha of Apache, step 1",
+         "/etc/rc.d/init.d/heartbeat start on ha1, then on ha2. Check /var/log/ha-log (and /var/log/messages if "
+         "it fails).",
+         lambda cfg: (
+             *_both(lambda n: Check(f"heartbeat-runs-{n}", f"heartbeat runs on {n}",
+                                    process(n, HEARTBEAT_PROCESS, label="heartbeat", full=True),
+                                    f"/etc/rc.d/init.d/heartbeat start on {n}; if it fails, read /var/log/messages")),
+             Check("master-started-first", f"heartbeat was started on the master ({cfg.master}) first",
+                   started_master_first(cfg), "stop heartbeat on both nodes, start it on the master, then the backup"),
+             *_both(lambda n: Check(f"peer-active-{n}", f"{n} sees its peer active",
+                                    cl_status(n, lambda lab, n=n: ["nodestatus", lab.cfg.peer(n)], "active"),
+                                    "both nodes must run heartbeat with the same authkeys and see each other",
+                                    wait=cfg.failover_wait)),
+             Check("master-holds-vip", f"the master {cfg.master} holds the VIP {cfg.vip}",
+                   address(cfg.master, lambda lab: lab.cfg.vip), "read the master's /var/log/ha-log: the takeover "
+                   "failed or has not happened", wait=cfg.start_wait),
+             Check("master-mounted", f"/ha is mounted on {cfg.master}", mounted(cfg.master, SHARE_MOUNT),
+                   "heartbeat mounts /ha through haresources' Filesystem resource", wait=cfg.failover_wait),
+             Check("backup-not-mounted", f"/ha is not mounted on the backup {cfg.backup}",
+                   mounted(cfg.backup, SHARE_MOUNT, wanted=False),
+                   f"umount /ha on {cfg.backup}: the shared disk belongs to one node at a time"),
+             Check("master-apache", f"Apache runs on {cfg.master}", process(cfg.master, "apache2", label="Apache"),
+                   "heartbeat starts Apache through haresources", wait=cfg.failover_wait),
+             Check("backup-no-apache", f"Apache does not run on the backup {cfg.backup}",
+                   process(cfg.backup, "apache2", running=False, label="Apache"),
+                   f"stop Apache on {cfg.backup}: it belongs to heartbeat alone, never started by hand or at boot"),
+         )),
+    Step("browser-test", "Point the browser at the cluster", "Test the ha of Apache, step 2",
+         "From ha3 (lab shell ha3): curl http://ha/index.html and http://ha/hostname.html, or a browser at the "
+         "127.0.0.1 URL `lab status` prints.",
+         lambda cfg: (
+             Check("index-page", "index.html at the cluster address shows the article's text",
+                   page("index.html", lambda lab: index_text(lab.cfg)), "index.html must be on the share, in /ha/www/html",
+                   wait=cfg.failover_wait),
+             Check("hostname-page", f"hostname.html at the cluster address names {cfg.master}",
+                   page("hostname.html", lambda lab: hostname_text(lab.cfg, lab.cfg.master)),
+                   "hostname.html on the share links to each node's /var/www/htmllocal/hostname.html",
+                   wait=cfg.failover_wait),
+         )),
+    Step("failover-test", "Fail over and back", "Test the ha of Apache, steps 3-5",
+         "/etc/rc.d/init.d/heartbeat stop on ha1: ha2 serves within a minute (look at hostname.html); then "
+         "/etc/rc.d/init.d/heartbeat start on ha1: it takes everything back.",
+         lambda cfg: (
+             Check("failed-over", f"{cfg.backup} took over when heartbeat stopped on {cfg.master}",
+                   failed_over_and_back(cfg), f"/etc/rc.d/init.d/heartbeat stop on {cfg.master}, and watch "
+                   f"hostname.html name {cfg.backup}"),
+             Check("served-again-by-master", f"{cfg.master} serves again", page(
+                 "hostname.html", lambda lab: hostname_text(lab.cfg, lab.cfg.master)),
+                   f"/etc/rc.d/init.d/heartbeat start on {cfg.master} (auto_failback on)", wait=cfg.failover_wait),
+         )),
+)
