@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images lab-up lab-down lab-status compose test unit lint bench clean-images clean
+.PHONY: help venv images lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,9 @@ lab-status: $(STAMP) ## who serves the cluster URL, what each node holds
 
 compose: $(STAMP) ## write compose/project: the same lab as a docker compose (v2) project
 	$(LAB) compose --out compose/project $(LAB_ARGS)
+
+handout: $(STAMP) ## regenerate docs/workshop.md from the workshop's step declarations
+	$(BIN)/python -m lab.workshop.handout > docs/workshop.md
 
 unit: $(STAMP) ## the fast tests (no containers)
 	$(BIN)/pytest -m 'not e2e' $(PYTEST_ARGS)

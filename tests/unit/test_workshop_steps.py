@@ -1,5 +1,7 @@
 """The workshop's declarations and the ha.cf reader, without containers."""
 
+from pathlib import Path
+
 import pytest
 
 from lab.errors import ConfigError
@@ -7,6 +9,7 @@ from lab.model import hacf
 from lab.model.config import LabConfig
 from lab.model.render import ha_cf
 from lab.workshop.course import find_steps, guide_text
+from lab.workshop.handout import handout
 from lab.workshop.steps import STEPS
 
 CFG = LabConfig(nfs_client="fuse")
@@ -74,3 +77,8 @@ def test_guide_names_the_step_the_article_and_what_check_verifies():
 def test_unknown_steps_are_refused():
     with pytest.raises(ConfigError, match="unknown step 'tea-break'"):
         find_steps(["authkeys", "tea-break"])
+
+
+def test_the_committed_handout_is_what_the_declarations_generate():
+    committed = (Path(__file__).resolve().parents[2] / "docs" / "workshop.md").read_text()
+    assert committed == handout(), "docs/workshop.md is stale: run `make handout` and commit it"
