@@ -11,7 +11,7 @@ from .errors import LabError
 from .model.config import NODES, check_node
 from .model.contract import HEARTBEAT_INIT, LAB_ETC, SERIAL_DEVICE
 from .model.render import authkeys, ha_cf
-from .observe.state import ha_log, heartbeat_running, wait_serving
+from .observe.state import ha_log, heartbeat_running, peer_status, wait_serving
 from .waiting import wait_until
 
 SERIAL_TEST_TEXT = "Serial Connection test"
@@ -63,7 +63,7 @@ def wait_joined(lab: LabHandle, node: str) -> None:
     peer = lab.cfg.peer(node)
 
     def joined() -> tuple[bool, str]:
-        seen = lab.run(peer, ["cl_status", "nodestatus", node], timeout=10).output.strip()
+        seen = peer_status(lab, peer)
         log = ha_log(lab, node)
         since_start = log[log.rfind("Configuration validated. Starting heartbeat"):]
         done = "Initial resource acquisition complete" in since_start

@@ -12,7 +12,7 @@ from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES
 from .observe.audit import audit, line_count, lines_since
-from .observe.state import heartbeat_running, node_state, settled, wait_nfs, wait_node_ready, who_serves
+from .observe.state import heartbeat_running, node_state, peer_status, settled, wait_nfs, wait_node_ready, who_serves
 from .waiting import wait_until
 
 STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
@@ -79,10 +79,9 @@ def will_restart(lab: LabHandle, node: str) -> bool:
     (paused, or cut off): when it hears the peer again it gives up its resources and
     restarts itself ("Performing heartbeat restart exec"). A peer that was stopped or
     powered off comes back as a new heartbeat, and nobody restarts."""
-    peer = lab.cfg.peer(node)
-    seen = lab.run(node, ["cl_status", "nodestatus", peer], timeout=10).output.strip()
-    if seen != "dead":
+    if peer_status(lab, node) != "dead":
         return False
+    peer = lab.cfg.peer(node)
     status = lab.container_status(peer)
     return status == "paused" or (status == "running" and heartbeat_running(lab, peer))
 

@@ -21,7 +21,7 @@ from .model.render import hostname_text, index_text, page_text
 from .observe.audit import audit
 from .observe.probe import Probe, outage_window, summary
 from .model.contract import SERIAL_DEVICE
-from .observe.state import fetch, ha_log, node_state, settled, status, who_serves
+from .observe.state import fetch, ha_log, link_status, node_state, settled, status, who_serves
 from .observe.timeline import LogWatcher, Mark, events_jsonable
 from .report import write_report
 from .waiting import wait_until
@@ -71,8 +71,8 @@ def holds_nothing(node: str) -> tuple[str, Check]:
 
 def serial_link_up(node: str) -> tuple[str, Check]:
     def check(lab: LabHandle) -> tuple[bool, str]:
-        out = lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.peer(node), SERIAL_DEVICE], timeout=10).output
-        return out.strip() == "up", out.strip()
+        out = link_status(lab, node, SERIAL_DEVICE)
+        return out == "up", out
     return f"{node} still hears its peer over the serial cable", check
 
 

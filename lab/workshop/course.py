@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..engine.handle import LabHandle
 from ..errors import ConfigError
+from ..model.config import LabConfig
 from .checks import Outcome, evaluate
 from .steps import STEPS, Step
 
@@ -52,7 +53,7 @@ def check_course(lab: LabHandle, ids: list[str] | None = None) -> tuple[list[Ste
     return results, None
 
 
-def guide_text(step: Step, cfg) -> str:  # noqa: ANN001
+def guide_text(step: Step, cfg: LabConfig) -> str:
     checks = "\n".join(f"  - {c.what}" for c in step.checks(cfg))
     number = [s.id for s in STEPS].index(step.id) + 1
     return (f"Step {number}/{len(STEPS)}: {step.title}  [{step.id}]\n"

@@ -12,10 +12,10 @@ from typing import Callable
 from .. import heartbeat
 from ..engine.handle import LabHandle
 from ..model import hacf
-from ..model.config import NFS_SERVER, NODES, LabConfig
+from ..model.config import NFS_SERVER, NODES, LabConfig, Timing, check_timing
 from ..model.contract import HA_LOG, HEARTBEAT_PROCESS, MESSAGES, SERIAL_DEVICE, SHARE_MOUNT
 from ..model.render import hostname_text, index_text
-from ..observe.state import heartbeat_running
+from ..observe.state import heartbeat_running, link_status
 from ..observe.timeline import parse_stamp
 from .checks import (Check, Probe, address, cl_status, exists, file_matches, file_mode, mounted, on_share, page, process,
                      same_file, symlink)
@@ -43,7 +43,7 @@ def serial_carries_bytes(lab: LabHandle) -> tuple[bool, str]:
     article's cat/echo test in both directions."""
     a, b = NODES
     if all(heartbeat_running(lab, n) for n in NODES):
-        out = lab.run(a, ["cl_status", "hblinkstatus", b, SERIAL_DEVICE], timeout=10).output.strip()
+        out = link_status(lab, a, SERIAL_DEVICE)
         return out == "up", f"heartbeat on {a} sees the serial link to {b} {out!r}"
     if any(heartbeat_running(lab, n) for n in NODES):
         return False, "heartbeat runs on one node only: it reads the port, so the cable cannot be tested"
@@ -68,7 +68,9 @@ def hacf_timers_sound(node: str) -> Probe:
         if missing:
             return False, f"ha.cf on {node} sets no {', '.join(missing)}"
         seen = f"keepalive {t['keepalive']:g} s, deadtime {t['deadtime']:g} s, initdead {t['initdead']:g} s"
-        return t["deadtime"] > 2 * t["keepalive"] and t["initdead"] >= t["deadtime"], seen
+        # heartbeat's own rules, as `lab up` checks them; warntime is not this check's concern
+        problems = check_timing(Timing(t["keepalive"], t["deadtime"], t["keepalive"], t["initdead"]))
+        return not problems, "; ".join([seen, *problems])
     return probe
 
 

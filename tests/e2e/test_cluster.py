@@ -19,7 +19,7 @@ from lab import heartbeat
 from lab.engine.handle import LabHandle
 from lab.model.config import NODES
 from lab.model.render import haresources, hostname_text, index_text, page_text
-from lab.observe.state import fetch, node_state, published_port, wait_serving, who_serves
+from lab.observe.state import fetch, link_status, node_state, peer_status, published_port, wait_serving, who_serves
 from lab.waiting import wait_until
 
 VIAS = ("vip", "local", "ha3")  # the host at the VIP, a browser at 127.0.0.1, the client node ha3
@@ -79,11 +79,10 @@ def test_heartbeat_logs_to_var_log_messages_with_microsecond_stamps(lab: LabHand
 
 def test_heartbeat_sees_both_links_up(lab: LabHandle):
     for node in NODES:
-        peer = lab.cfg.peer(node)
         for link in ("/dev/ttyS0", "eth0"):
-            res = lab.run(node, ["cl_status", "hblinkstatus", peer, link], timeout=10)
-            assert res.output.strip() == "up", f"{node}: link {link} to {peer}: {res.output!r}"
-        assert lab.run(node, ["cl_status", "nodestatus", peer]).output.strip() == "active"
+            seen = link_status(lab, node, link)
+            assert seen == "up", f"{node}: link {link} to {lab.cfg.peer(node)}: {seen!r}"
+        assert peer_status(lab, node) == "active"
 
 
 def test_status_json_reports_urls_serving_node_and_node_states(lab: LabHandle):
@@ -145,8 +144,7 @@ def test_the_articles_serial_test_both_ways_and_heartbeat_restarts_over_the_cabl
     finally:
         heartbeat.start_cluster(lab)
     # the cable survived both heartbeats closing and reopening it
-    res = lab.run("ha1", ["cl_status", "hblinkstatus", "ha2", "/dev/ttyS0"])
-    assert res.output.strip() == "up"
+    assert link_status(lab, "ha1", "/dev/ttyS0") == "up"
 
 
 def test_serial_cable_survives_a_restart_of_the_backup_node(lab: LabHandle):
@@ -160,7 +158,7 @@ def test_serial_cable_survives_a_restart_of_the_backup_node(lab: LabHandle):
     heartbeat.start_heartbeat(lab, "ha2")
 
     def serial_link(node: str) -> tuple[bool, str]:
-        out = lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.peer(node), "/dev/ttyS0"]).output.strip()
+        out = link_status(lab, node, "/dev/ttyS0")
         return out == "up", out
 
     for node in NODES:

@@ -17,7 +17,7 @@ from lab.faults import inject
 from lab.model.render import index_text, page_text
 from lab.observe.audit import audit, log_marks
 from lab.observe.probe import Probe
-from lab.observe.state import node_state, status, wait_nfs, wait_serving, who_serves
+from lab.observe.state import link_status, node_state, peer_status, status, wait_nfs, wait_serving, who_serves
 from lab.recovery import heal
 from lab.waiting import wait_until
 
@@ -47,10 +47,6 @@ def assert_audit_clean(lab: LabHandle, marks: dict[str, int], owner: str) -> Non
     result = audit(lab, since=marks)
     assert result.ok, result.report()
     assert result.owner == owner, result.report()
-
-
-def link_status(lab: LabHandle, node: str, link: str) -> str:
-    return lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.peer(node), link], timeout=10).output.strip()
 
 
 def wait_link(lab: LabHandle, node: str, link: str, state: str) -> None:
@@ -83,7 +79,7 @@ def test_auto_failback_off_keeps_ha2_serving_after_ha1_returns(lab: LabHandle, h
         wait_serving(lab, "ha2", timeout=lab.cfg.failover_wait)
         heartbeat.start_heartbeat(lab, "ha1")
         heartbeat.wait_joined(lab, "ha1")
-        assert lab.run("ha2", ["cl_status", "nodestatus", "ha1"]).output.strip() == "active"
+        assert peer_status(lab, "ha2") == "active"
         assert who_serves(lab) == "ha2"
         assert_audit_clean(lab, marks, "ha2")
     finally:
@@ -96,7 +92,7 @@ def test_lan_cut_alone_does_not_fail_over_the_serial_cable_carries_the_heartbeat
     for node in ("ha1", "ha2"):
         wait_link(lab, node, "eth0", "dead")
     assert link_status(lab, "ha1", "/dev/ttyS0") == "up"
-    assert lab.run("ha2", ["cl_status", "nodestatus", "ha1"]).output.strip() == "active"
+    assert peer_status(lab, "ha2") == "active"
     assert who_serves(lab) == "ha1"
     assert_audit_clean(lab, healthy, "ha1")
 
@@ -118,7 +114,7 @@ def test_apache_killed_heartbeat_still_counts_ha1_active_while_the_url_fails(lab
     # haresources mode monitors nothing: ha1 keeps the VIP and the mount, ha2 stays idle
     assert node_state(lab, "ha1") == {"container": "running", "heartbeat": True, "vip": True, "mounted": True,
                                       "apache": False}
-    assert lab.run("ha2", ["cl_status", "nodestatus", "ha1"]).output.strip() == "active"
+    assert peer_status(lab, "ha2") == "active"
     assert node_state(lab, "ha2")["vip"] is False
     problems = status(lab)["problems"]
     assert any("ha1 holds the VIP but Apache is not running" in p for p in problems), problems
