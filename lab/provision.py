@@ -1,7 +1,8 @@
 """Bringing a lab up in the article's order, and taking it down: every check that can fail
 before anything is created, then networks, volume and containers (testcontainers over the
-docker SDK), the serial-cable test, and heartbeat on the master then the backup. On any
-failure or Ctrl-C, what was made is removed."""
+docker SDK), the serial-cable test, and the article's steps before the lab's stage by the
+reference solution (by default all of them: heartbeat started on the master, then the
+backup). On any failure or Ctrl-C, what was made is removed."""
 
 from __future__ import annotations
 
@@ -21,16 +22,18 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from . import heartbeat
 from .engine import images
 from .engine.handle import LabHandle, Say, say_stderr
 from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
 from .errors import LabError
 from .model.config import CLIENT, NFS_SERVER, NODES, LabConfig
-from .model.contract import AUTOSTART_MARK, HA_LOG
+from .model.contract import HA_LOG
 from .model.render import render_tree
 from .model.topology import LAN, SHARE, ContainerSpec, NetworkSpec
-from .observe.state import wait_nfs, wait_node_ready
+from .observe.state import published_port, wait_nfs, wait_node_ready
+from .workshop import solutions
+from .workshop.stages import FIRST, find_stage
+from .workshop.steps import STEPS
 
 testcontainers_config.ryuk_disabled = True
 HOSTS = (NFS_SERVER, *NODES, CLIENT)
@@ -72,6 +75,7 @@ def preflight(lab: LabHandle) -> None:
                 raise LabError(
                     f"127.0.0.1:{lab.cfg.local_port} is already in use; pick another with --port (0 = any free port)"
                 ) from None
+    find_stage(lab.cfg.stage)
     if lab.cfg.nfs_client == "fuse" and not Path("/dev/fuse").exists():
         raise LabError("nfs client 'fuse' needs /dev/fuse on the docker host, and there is none")
 
@@ -90,6 +94,7 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
         images.ensure_images(lab.client, say)
         with tempfile.TemporaryDirectory(prefix=f"heartbeat-lab-{lab.cfg.name}-") as tmp:
             rendered = render_tree(lab.cfg, Path(tmp))
+            solutions.write_scripts(lab.cfg, [(s.id, s.solve) for s in STEPS], rendered)
             step = "create the networks and the shared volume"
             for net in lab.topo.networks:
                 _create_network(lab, net)
@@ -104,15 +109,15 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
         with ThreadPoolExecutor(max_workers=3) as pool:
             for done in [pool.submit(wait_nfs, lab), *(pool.submit(wait_node_ready, lab, n) for n in NODES)]:
                 done.result()
-        step = "test the serial cable (the article's cat/echo test)"
-        for sender, receiver in ((NODES[1], NODES[0]), (NODES[0], NODES[1])):
-            heartbeat.serial_test(lab, sender, receiver)
-        say("serial cable: ok, both directions")
-        step = (f"start heartbeat on the master ({lab.cfg.master}), then on the backup "
-                f"({lab.cfg.backup}), until the master serves and the backup has joined")
-        heartbeat.start_cluster(lab)
-        for node in NODES:  # from now on heartbeat starts at boot, like an enabled service
-            lab.run(node, ["touch", AUTOSTART_MARK], check=True)
+        if lab.cfg.stage == FIRST:  # later stages test it in the serial-cable step's solution
+            step = "test the serial cable (the article's cat/echo test)"
+            solutions.SERIAL_CABLE.run(lab)
+        # the article's steps before the stage, by the lab's reference solution, in order
+        for s in find_stage(lab.cfg.stage).steps_before:
+            step = f"the article's step {s.id!r}: {s.title}"
+            s.solve.run(lab)
+            if s.id == "serial-cable":
+                say("serial cable: ok, both directions")
     except BaseException as exc:
         log = _failure_log(lab, step)
         say(f"lab up failed at step: {step}")
@@ -126,8 +131,22 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
         if isinstance(exc, KeyboardInterrupt):
             raise LabError(f"interrupted during step: {step}; everything the lab made was removed") from None
         raise LabError(f"lab up failed at step: {step}: {exc}") from exc
-    say(f"lab {lab.cfg.name!r} up in {time.monotonic() - t0:.1f} s")
+    say(f"lab {lab.cfg.name!r} up at stage {lab.cfg.stage!r} in {time.monotonic() - t0:.1f} s")
     return lab
+
+
+def reset(lab: LabHandle, stage: str | None = None) -> LabHandle:
+    """Back to the beginning of a stage (default: the one the lab was started at): the lab
+    made again from its own configuration (same name, addresses, port and keys), from the
+    images already built. A lab is a few containers: remaking them is both the quickest and
+    the only sure way back to a known state."""
+    find_stage(stage or lab.cfg.stage)
+    cfg = lab.cfg.with_(stage=stage or lab.cfg.stage)
+    if cfg.local_port == 0:  # keep the browser URL the trainee has open
+        cfg = cfg.with_(local_port=published_port(lab) or 0)
+    lab.say(f"resetting lab {cfg.name!r} to the stage {cfg.stage!r} ...")
+    remove_lab(lab.client, cfg.name, None)
+    return up(cfg, lab.client, lab.say)
 
 
 def _create_network(lab: LabHandle, spec: NetworkSpec) -> None:

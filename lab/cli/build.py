@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..engine import images
-from ..engine.compose import write_compose
+from ..compose import write_compose
 from ..engine.handle import docker_client
 from .options import config_args, config_from
 

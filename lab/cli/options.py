@@ -6,6 +6,7 @@ import argparse
 import os
 
 from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, TIMINGS, LabConfig
+from ..workshop.stages import STAGES
 
 DEFAULT = LabConfig()
 TIMERS = ("keepalive", "deadtime", "warntime", "initdead")
@@ -31,10 +32,18 @@ def config_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--{timer}", type=float, metavar="SECONDS", help=f"override the profile's {timer}")
     p.add_argument("--auth", choices=AUTH_METHODS, default=DEFAULT.auth, help="authkeys method")
     p.add_argument("--auto-failback", choices=AUTO_FAILBACK, default=DEFAULT.auto_failback)
+    stage_arg(p, DEFAULT.stage, "start at the beginning of this part of the article, every step before it done "
+                                "by the lab's reference solution")
+
+
+def stage_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> None:
+    p.add_argument("--stage", choices=[s.id for s in STAGES], default=default,
+                   help=f"{help} (default {default or 'the stage the lab was started at'}): " +
+                        "; ".join(f"{s.id}: {s.title}" for s in STAGES))
 
 
 def config_from(a: argparse.Namespace) -> LabConfig:
     """The LabConfig the options describe, validated and with its NFS client decided."""
     return LabConfig(name=a.name, timing=a.timing, nfs_client=a.nfs_client, local_port=a.port,
                      lan_subnet=a.subnet, vip=a.vip, serial_subnet=a.serial_subnet, auth=a.auth,
-                     auto_failback=a.auto_failback, **{t: getattr(a, t) for t in TIMERS}).resolved()
+                     auto_failback=a.auto_failback, stage=a.stage, **{t: getattr(a, t) for t in TIMERS}).resolved()

@@ -1,14 +1,17 @@
-"""lab check, guide: the article's steps, checked against the lab's real state."""
+"""lab check, guide, solve, reset: the article's steps, checked against the lab's real state,
+the lab's reference solution to catch up, and a way back to the start of a stage."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from .. import provision
 from ..engine.handle import LabHandle
 from ..workshop.course import check_course, find_steps, guide_text
+from ..workshop.stages import find_stage, solve, steps_through
 from ..workshop.steps import STEPS
-from .options import name_arg
+from .options import name_arg, stage_arg
 
 STEP_IDS = [s.id for s in STEPS]
 
@@ -25,6 +28,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     name_arg(p)
     p.add_argument("step", nargs="?", metavar="STEP", help=", ".join(STEP_IDS))
     p.set_defaults(func=cmd_guide)
+
+    p = sub.add_parser("solve", help="catch up: the lab's reference solution of every step up to and including STEP")
+    name_arg(p)
+    p.add_argument("step", metavar="STEP", help=", ".join(STEP_IDS))
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("reset", help="back to the beginning of a stage: the lab made again, same addresses and URLs")
+    name_arg(p)
+    stage_arg(p, None, "the stage to go back to")
+    p.set_defaults(func=cmd_reset)
 
 
 def cmd_check(a: argparse.Namespace) -> int:
@@ -56,4 +69,29 @@ def cmd_guide(a: argparse.Namespace) -> int:
             print("every step of the article is done: try the faults (lab fail --help)")
             return 0
     print(guide_text(step, lab.cfg))
+    return 0
+
+
+def cmd_solve(a: argparse.Namespace) -> int:
+    steps = steps_through(a.step)  # an unknown name is refused before the lab is touched
+    lab = LabHandle.attach(a.name)
+    solve(lab, steps)
+    results, todo = check_course(lab, [s.id for s in steps])
+    for r in results:
+        print(f"{'done' if r.ok else 'TO DO'}  {r.step.title}  [{r.step.id}]")
+        for o in r.outcomes:
+            if not o.ok:
+                print(o.line())
+    nxt = STEPS[len(steps)] if len(steps) < len(STEPS) else None
+    print(f"\nnext: `lab guide {nxt.id}` ({nxt.title})" if nxt else "\nevery step of the article is done")
+    return 0 if todo is None else 1
+
+
+def cmd_reset(a: argparse.Namespace) -> int:
+    lab = LabHandle.attach(a.name)
+    if a.stage:
+        find_stage(a.stage)
+    lab = provision.reset(lab, a.stage)
+    first = find_stage(lab.cfg.stage).first_step
+    print(f"lab {lab.cfg.name!r} is back at the stage {lab.cfg.stage!r}; `lab guide {first}` says what to do")
     return 0

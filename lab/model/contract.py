@@ -24,7 +24,7 @@ def _load(path: Path) -> dict[str, str]:
 _C = _load(CONTRACT_SOURCE)
 
 LAB_DIR = _C["LAB_DIR"]  # where a container receives the files rendered for it
-LAB_ETC = _C["LAB_ETC"]  # node-init installs ha.cf, haresources, authkeys, fstab ... from here at boot
+LAB_ETC = _C["LAB_ETC"]  # the reference files `lab up` renders; the lab's solution installs them from here
 BOOTED_MARK = _C["BOOTED_MARK"]  # node-init touches it when the boot is over
 AUTOSTART_MARK = _C["AUTOSTART_MARK"]  # if present, heartbeat starts at boot (an enabled service)
 HA_LOG = _C["HA_LOG"]  # heartbeat's logfile (ha.cf)
@@ -40,4 +40,7 @@ HB_STANDBY = "/usr/share/heartbeat/hb_standby"
 HB_TAKEOVER = "/usr/share/heartbeat/hb_takeover"
 IPFAIL = "/usr/libexec/heartbeat/ipfail"
 APACHE_RESOURCE = "/etc/ha.d/resource.d/apache2"
+# nfsha (images/nfs): the file its exportfs stand-in renders /etc/exports into, which
+# ganesha.conf includes
+GANESHA_EXPORTS = "/etc/ganesha/exports.conf"
 HEARTBEAT_PROCESS = "^heartbeat: master control"  # pgrep -f pattern of a running heartbeat

@@ -1,16 +1,23 @@
 """Files rendered from the LabConfig: heartbeat's ha.cf, haresources and authkeys, the
 nodes' fstab, the pages, and nfs-ganesha's configuration. One function per file;
-`render_tree` lays them out as the folders the containers receive (/lab/etc, /lab/share)."""
+`render_tree` lays them out as the folders the containers receive (/lab)."""
 
 from __future__ import annotations
 
+import gzip
 import html
+import io
 import os
 import re
+import tarfile
 from pathlib import Path
 
 from .config import CLIENT, NFS_SERVER, NODES, LabConfig, _secs
-from .contract import HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
+from .contract import GANESHA_EXPORTS, HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
+
+ARTICLE_DOMAIN = "haw2.ibm.com"  # the article's names, as its sample pages carry them
+ARTICLE_CLUSTER = f"ha.{ARTICLE_DOMAIN}"
+ARCHIVE_MTIME = 1104537600  # 2005-01-01, about when the article appeared: the archive is reproducible
 
 
 def ha_cf(cfg: LabConfig) -> str:
@@ -73,12 +80,36 @@ def haresources(cfg: LabConfig) -> str:
 
 
 def fstab(cfg: LabConfig) -> str:
-    """The article's Listing 2: the share in /etc/fstab, noauto (heartbeat mounts it), so
-    that `mount /ha` and `umount /ha` work by hand while heartbeat is stopped."""
-    return (
-        f"# /etc/fstab rendered by the heartbeat lab {cfg.name!r}\n"
-        f"{cfg.share_source}\t{SHARE_MOUNT}\t{cfg.share_fstype}\tnoauto,rw,hard 0 0\n"
-    )
+    """The article's Listing 2: the share's line for /etc/fstab, noauto (heartbeat mounts
+    it), so that `mount /ha` and `umount /ha` work by hand while heartbeat is stopped."""
+    return f"{cfg.share_source}\t{SHARE_MOUNT}\t{cfg.share_fstype}\tnoauto,rw,hard 0 0\n"
+
+
+def exports(cfg: LabConfig) -> str:
+    """The article's Listing 1 (lost from the web copy): nfsha exports /ha to the LAN,
+    read-write, root not squashed (root on the nodes unpacks the pages and Apache's files)."""
+    return f"{SHARE_MOUNT}\t{cfg.lan}(rw,sync,no_root_squash)\n"
+
+
+def hahbcode_archive() -> bytes:
+    """The article's download, hahbcode.tar.gz, made from the lab's own pages with the
+    article's names in them: hahbcode/www/index.html and hostname.html, which the trainee
+    copies into place and edits (cluster name, node name). Byte-for-byte reproducible."""
+    article = LabConfig(cluster=ARTICLE_CLUSTER)
+    files = {"hahbcode/www/index.html": _page(index_text(article)),
+             "hahbcode/www/hostname.html": _page(hostname_text(article, f"ha1.{ARTICLE_DOMAIN}"))}
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for name in ("hahbcode", "hahbcode/www"):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, ARCHIVE_MTIME
+            tar.addfile(info)
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, ARCHIVE_MTIME
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
 
 
 def authkeys(cfg: LabConfig) -> str:
@@ -127,20 +158,8 @@ NFSV4 {{
     Allow_Numeric_Owners = true;
     Only_Numeric_Owners = true;
 }}
-EXPORT {{
-    Export_Id = 1;
-    # a docker volume: the VFS FSAL cannot export the container's overlayfs
-    Path = /export;
-    Pseudo = /ha;
-    Access_Type = RW;
-    Squash = No_Root_Squash;
-    SecType = sys;
-    Protocols = 4;
-    Transports = TCP;
-    FSAL {{
-        Name = VFS;
-    }}
-}}
+# The exports: what exportfs (the lab's stand-in on nfsha) renders from /etc/exports.
+%include "{GANESHA_EXPORTS}"
 LOG {{
     Default_Log_Level = EVENT;
 }}
@@ -149,34 +168,35 @@ LOG {{
 
 def render_tree(cfg: LabConfig, dest: Path) -> dict[str, Path]:
     """Write every rendered file under dest; return, per host, the folder (named lab) that
-    becomes /lab in its container."""
+    becomes /lab in its container: etc/ the reference files the lab's solution installs,
+    download/ the article's sample code."""
     dest = Path(dest)
     out: dict[str, Path] = {}
+    archive = hahbcode_archive()
     for node in NODES:
-        etc = dest / node / Path(LAB_DIR).name / "etc"
+        lab_dir = dest / node / Path(LAB_DIR).name
+        etc = lab_dir / "etc"
         _write(etc / "ha.cf", ha_cf(cfg))
         _write(etc / "haresources", haresources(cfg))
         _write(etc / "fstab", fstab(cfg))
         _write(etc / "authkeys", authkeys(cfg), mode=0o600)
         _write(etc / "hostname.html", _page(hostname_text(cfg, node)))
-        out[node] = dest / node / Path(LAB_DIR).name
-    nfs = dest / NFS_SERVER / Path(LAB_DIR).name
-    _write(nfs / "etc" / "ganesha.conf", ganesha_conf(cfg))
-    # The article's shared tree: /ha/www/html (mode 775) with index.html, and hostname.html
-    # a link to each node's local page.
-    html_dir = nfs / "share" / "www" / "html"
-    _write(html_dir / "index.html", _page(index_text(cfg)))
-    link = html_dir / "hostname.html"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    os.symlink("/var/www/htmllocal/hostname.html", link)
-    os.chmod(nfs / "share" / "www", 0o775)
-    os.chmod(html_dir, 0o775)
-    out[NFS_SERVER] = nfs
+        _write_bytes(lab_dir / "download" / "hahbcode.tar.gz", archive)
+        out[node] = lab_dir
+    lab_dir = dest / NFS_SERVER / Path(LAB_DIR).name
+    _write(lab_dir / "etc" / "ganesha.conf", ganesha_conf(cfg))
+    _write(lab_dir / "etc" / "exports", exports(cfg))
+    _write(lab_dir / "etc" / "index.html", _page(index_text(cfg)))
+    _write_bytes(lab_dir / "download" / "hahbcode.tar.gz", archive)
+    out[NFS_SERVER] = lab_dir
     return out
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    _write_bytes(path, text.encode(), mode)
+
+
+def _write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_bytes(data)
     os.chmod(path, mode)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import CLIENT, NFS_SERVER, NODES, LabConfig
-from .contract import LAB_DIR
+from .contract import LAB_DIR, SHARE_MOUNT
 
 IMAGE_PREFIX = "heartbeat-lab/"
 LAB_IMAGES = ("node", "nfs", "client")
@@ -109,7 +109,7 @@ def topology(cfg: LabConfig) -> Topology:
             image=image_name("nfs"),
             addresses={LAN: cfg.lan_ip(NFS_SERVER)},
             cap_add=NFS_CAPS,
-            volumes={SHARE: "/export"},
+            volumes={SHARE: SHARE_MOUNT},
             extra_hosts=hosts,
         )
     )

@@ -35,7 +35,13 @@ def find_steps(ids: list[str]) -> list[Step]:
 
 
 def check_step(lab: LabHandle, step: Step) -> StepResult:
-    return StepResult(step, [evaluate(lab, c) for c in step.checks(lab.cfg)])
+    """A step's checks in order. Retry windows are for state that settles (a takeover under
+    way): once a check of the step has failed, the rest are looked at once, without waiting,
+    so that checking a step not yet begun takes seconds, not minutes."""
+    outcomes: list[Outcome] = []
+    for check in step.checks(lab.cfg):
+        outcomes.append(evaluate(lab, check, patient=all(o.ok for o in outcomes)))
+    return StepResult(step, outcomes)
 
 
 def check_course(lab: LabHandle, ids: list[str] | None = None) -> tuple[list[StepResult], Step | None]:
@@ -57,4 +63,4 @@ def guide_text(step: Step, cfg: LabConfig) -> str:
     checks = "\n".join(f"  - {c.what}" for c in step.checks(cfg))
     number = [s.id for s in STEPS].index(step.id) + 1
     return (f"Step {number}/{len(STEPS)}: {step.title}  [{step.id}]\n"
-            f"The article: {step.article}\n\n{step.todo}\n\n`lab check {step.id}` verifies:\n{checks}\n")
+            f"The article: {step.article}\n\n{step.instructions(cfg)}\n\n`lab check {step.id}` verifies:\n{checks}\n")

@@ -28,7 +28,7 @@ def handout(cfg: LabConfig = HANDOUT_CONFIG) -> str:
     ]
     for number, step in enumerate(STEPS, 1):
         out += [f"## {number}. {step.title} (`{step.id}`)", "", f"*The article:* {step.article}.", "",
-                step.todo, "", f"`lab check {step.id}` verifies:", ""]
+                step.instructions(cfg), "", f"`lab check {step.id}` verifies:", ""]
         out += [f"- {c.what} (`{c.name}`)" for c in step.checks(cfg)]
         out.append("")
     return "\n".join(out)

@@ -14,10 +14,11 @@ from ..engine.handle import LabHandle
 from ..model import hacf
 from ..model.config import NFS_SERVER, NODES, LabConfig, Timing, check_timing
 from ..model.contract import HA_LOG, HEARTBEAT_PROCESS, MESSAGES, SERIAL_DEVICE, SHARE_MOUNT
-from ..model.render import hostname_text, index_text
+from ..model.render import ARTICLE_CLUSTER, hostname_text, index_text, page_text
 from ..observe.state import heartbeat_running, link_status
 from ..observe.timeline import parse_stamp
-from .checks import (Check, Probe, address, cl_status, exists, file_matches, file_mode, mounted, on_share, page, process,
+from . import solutions
+from .checks import (Check, Probe, address, cl_status, exists, file_matches, file_mode, mounted, page, process,
                      same_file, symlink)
 
 
@@ -28,6 +29,12 @@ class Step:
     article: str  # where in the article
     todo: str  # what the trainee does in the lab (the article's commands, adapted where the lab must differ)
     checks: Callable[[LabConfig], tuple[Check, ...]]
+    solve: solutions.Solution  # the lab's reference solution: `lab solve`, and `lab up --stage` for the steps before
+
+    def instructions(self, cfg: LabConfig) -> str:
+        """todo with the lab's own values: {lan}, {vip}, {master}, {backup}, {cluster}, {fstype}."""
+        return self.todo.format(lan=cfg.lan, vip=cfg.vip, master=cfg.master, backup=cfg.backup,
+                                cluster=cfg.cluster, fstype=cfg.share_fstype)
 
 
 def _read(lab: LabHandle, node: str, path: str) -> str:
@@ -148,6 +155,30 @@ def failed_over_and_back(cfg: LabConfig) -> Probe:
     return probe
 
 
+def export_mountable(cfg: LabConfig) -> Probe:
+    """The real test of an export: the master mounts it (read-only, on a scratch directory,
+    with the fstab step's type) and lists it."""
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        where = "/run/lab-check-export"
+        res = lab.sh(cfg.master, f"mkdir -p {where} && mount -t {cfg.share_fstype} -o ro {cfg.share_source} {where} "
+                                 f"&& ls -A {where} | wc -l; umount {where} 2>/dev/null; rmdir {where}", timeout=20)
+        lines = res.output.strip().splitlines()
+        if res.ok and lines and lines[-1].isdigit():
+            return True, f"{cfg.master} mounted {cfg.share_source} ({lines[-1]} entries)"
+        return False, f"{cfg.master} could not mount {cfg.share_source}: {' '.join(lines)[-200:] or 'no answer'}"
+    return probe
+
+
+def page_file(node: str, path: str, text: Callable[[LabConfig], str]) -> Callable[[LabConfig], Probe]:
+    """A page's file says exactly what the browser must show (the sample's names edited)."""
+    def make(cfg: LabConfig) -> Probe:
+        def probe(lab: LabHandle) -> tuple[bool, str]:
+            shown = page_text(_read(lab, node, path))
+            return shown == text(cfg), f"{path} on {node} says {shown[:110]!r}"
+        return probe
+    return make
+
+
 # ---- the steps ------------------------------------------------------------------------------------
 def _both(make: Callable[[str], Check]) -> tuple[Check, ...]:
     return tuple(make(n) for n in NODES)
@@ -164,16 +195,24 @@ STEPS: tuple[Step, ...] = (
              Check("serial-carries-bytes", "the cable carries bytes both ways", serial_carries_bytes,
                    "stop heartbeat on both nodes and repeat the article's cat/echo test; the serial-cable "
                    "process (ps ax | grep socat) must run on both nodes", wait=cfg.failover_wait),
-         )),
+         ), solutions.SERIAL_CABLE),
     Step("nfs-export", "Export /ha from nfsha", "Create NFS used as a shared file system, steps 1-3 (Listing 1)",
-         "On nfsha: the share /ha is exported (nfs-ganesha; see /etc/ganesha/ganesha.conf).",
+         "On nfsha (lab shell nfsha): mkdir -p /ha; add the export to /etc/exports, e.g. "
+         "`/ha {lan}(rw,sync,no_root_squash)`; exportfs -ra. (The lab's exportfs hands /etc/exports to "
+         "nfs-ganesha, which cannot read it; in the lab /ha already exists: it is the shared disk.)",
          lambda cfg: (
              Check("nfs-server-runs", "the NFS server runs on nfsha",
-                   process(NFS_SERVER, "ganesha.nfsd", label="nfs-ganesha"), "start the NFS server on nfsha"),
-             Check("nfs-exports-ha", "nfsha exports /ha",
-                   file_matches(NFS_SERVER, "/etc/ganesha/ganesha.conf", r"^\s*Pseudo\s*=\s*/ha\s*;"),
-                   "export /ha (Listing 1) and make the server read its exports again"),
-         )),
+                   process(NFS_SERVER, "ganesha.nfsd", label="nfs-ganesha"),
+                   "the NFS server (nfs-ganesha) is started at boot: restart nfsha (lab heal)"),
+             Check("nfs-exports-line", "/etc/exports on nfsha exports /ha read-write, root not squashed",
+                   file_matches(NFS_SERVER, "/etc/exports", rf"^\s*{SHARE_MOUNT}\s+\S*\(\S*\brw\b\S*\bno_root_squash\b"
+                                rf"|^\s*{SHARE_MOUNT}\s+\S*\(\S*\bno_root_squash\b\S*\brw\b"),
+                   f"a line `{SHARE_MOUNT} <clients>(rw,sync,no_root_squash)` in /etc/exports (root on the nodes "
+                   "writes the pages: without no_root_squash it is squashed to nobody)"),
+             Check("nfs-export-mountable", f"{cfg.master} can mount {cfg.share_source}", export_mountable(cfg),
+                   "run exportfs -ra on nfsha after editing /etc/exports; its clients must include the LAN",
+                   wait=5),
+         ), solutions.NFS_EXPORT),
     Step("fstab", "Add the share to /etc/fstab", "Create NFS, step 4 (Listing 2)",
          "On ha1 and ha2: add the line `nfsha:/ha /ha <type> noauto,rw,hard 0 0` to /etc/fstab (<type> is nfs, "
          "or fuse.nfs4fuse where the kernel has no NFS client). heartbeat will mount it: do not mount it at boot.",
@@ -186,33 +225,49 @@ STEPS: tuple[Step, ...] = (
                                     file_matches(n, "/etc/fstab", rf"^{re.escape(cfg.share_source)}\s+"
                                                  rf"{SHARE_MOUNT}\s+\S+\s+\S*noauto"),
                                     "add noauto to the options: heartbeat alone mounts /ha, on one node at a time")),
-         )),
+         ), solutions.FSTAB),
     Step("sample-pages", "Unpack the sample pages on the share", "Create NFS, step 5 (Listing 3)",
-         "On ha1, with /ha mounted (mount /ha): cd /ha; tar xvfz hahbcode.tar.gz; then umount /ha.",
+         "On ha1: mount /ha; cp ~/hahbcode.tar.gz /ha (the lab's copy of the article's download); cd /ha; "
+         "tar xvfz hahbcode.tar.gz; cd /; umount /ha (heartbeat mounts /ha from now on).",
          lambda cfg: (
-             Check("share-index-page", "the share holds www/html/index.html",
-                   file_matches(NFS_SERVER, on_share("/ha/www/html/index.html"), r"High Availability Cluster"),
-                   "unpack the sample code into /ha (the lab's hahbcode.tar.gz)"),
-         )),
+             *(Check(f"sample-{f.split('.')[0]}", f"the share holds the sample's hahbcode/www/{f}",
+                     exists(NFS_SERVER, f"{SHARE_MOUNT}/hahbcode/www/{f}"),
+                     "mount /ha on ha1, then cd /ha; tar xvfz hahbcode.tar.gz")
+               for f in ("index.html", "hostname.html")),
+             *_both(lambda n: Check(f"share-unmounted-{n}", f"/ha is not mounted by hand on {n}",
+                                    mounted(n, SHARE_MOUNT, wanted=False),
+                                    f"cd /; umount /ha on {n}: from now on heartbeat alone mounts it")),
+         ), solutions.SAMPLE_PAGES),
     Step("apache-layout", "Serve pages from the shared disk", "Configure the ha of the Apache HTTP Server, steps 2-8",
-         "Make /ha/www/html (chmod 775 /ha/www /ha/www/html); on both nodes: mv /var/www/html /var/www/htmllocal; "
-         "ln -s /ha/www/html /var/www/html; put hostname.html, naming the node, in /var/www/htmllocal; "
-         "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html.",
+         "On ha1 with /ha mounted: mkdir -p /ha/www/html; chmod 775 /ha/www /ha/www/html; "
+         "cp /ha/hahbcode/www/index.html /ha/www/html and change the cluster name in it to the lab's. "
+         "On both nodes: mv /var/www/html /var/www/htmllocal; ln -s /ha/www/html /var/www/html; "
+         "cp /ha/hahbcode/www/hostname.html /var/www/htmllocal (the article's `/var/www/html` there is a slip: "
+         "the text says htmllocal) and change the cluster and node names in it. Once, with /ha mounted: "
+         "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html. Then umount /ha.",
          lambda cfg: (
              *(Check(f"share-mode-{d.strip('/').replace('/', '-')}", f"{d} is mode 775",
-                     file_mode(NFS_SERVER, on_share(d), 0o775), f"chmod 775 {d}")
-               for d in ("/ha/www", "/ha/www/html")),
+                     file_mode(NFS_SERVER, d, 0o775), f"mkdir -p /ha/www/html; chmod 775 {d}")
+               for d in (f"{SHARE_MOUNT}/www", f"{SHARE_MOUNT}/www/html")),
+             Check("index-page-file", f"the share's index.html names the cluster {cfg.cluster}",
+                   page_file(NFS_SERVER, f"{SHARE_MOUNT}/www/html/index.html", index_text)(cfg),
+                   f"cp /ha/hahbcode/www/index.html /ha/www/html/ and replace {ARTICLE_CLUSTER} by {cfg.cluster}"),
              *_both(lambda n: Check(f"docroot-link-{n}", f"/var/www/html on {n} links to the shared /ha/www/html",
                                     symlink(n, "/var/www/html", "/ha/www/html"),
                                     "mv /var/www/html /var/www/htmllocal; ln -s /ha/www/html /var/www/html")),
-             *_both(lambda n: Check(f"hostname-page-{n}", f"/var/www/htmllocal/hostname.html on {n} names {n}",
-                                    file_matches(n, "/var/www/htmllocal/hostname.html",
-                                                 re.escape(hostname_text(cfg, n).split(" in a ")[0])),
-                                    f"write hostname.html naming {n} into /var/www/htmllocal on {n}")),
+             *_both(lambda n: Check(f"hostname-page-{n}", f"/var/www/htmllocal/hostname.html on {n} names {n} "
+                                    f"and the cluster {cfg.cluster}",
+                                    page_file(n, "/var/www/htmllocal/hostname.html",
+                                              lambda c, n=n: hostname_text(c, n))(cfg),
+                                    f"cp /ha/hahbcode/www/hostname.html /var/www/htmllocal/ on {n}, then name {n} "
+                                    f"and the cluster {cfg.cluster} in it")),
              Check("hostname-link-on-share", "the share's hostname.html links to each node's local page",
-                   symlink(NFS_SERVER, on_share("/ha/www/html/hostname.html"), "/var/www/htmllocal/hostname.html"),
+                   symlink(NFS_SERVER, f"{SHARE_MOUNT}/www/html/hostname.html", "/var/www/htmllocal/hostname.html"),
                    "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html (with /ha mounted)"),
-         )),
+             *_both(lambda n: Check(f"apache-layout-unmounted-{n}", f"/ha is not mounted by hand on {n}",
+                                    mounted(n, SHARE_MOUNT, wanted=False),
+                                    f"cd /; umount /ha on {n}: heartbeat alone mounts it")),
+         ), solutions.APACHE_LAYOUT),
     Step("authkeys", "Write /etc/ha.d/authkeys", "Configure heartbeat, 1 (Listing 5)",
          "On both nodes: /etc/ha.d/authkeys with `auth 1` and `1 sha1 <key>` (or md5 <key>, or crc), the same "
          "on both; chmod 600.",
@@ -224,7 +279,7 @@ STEPS: tuple[Step, ...] = (
                                     authkeys_sound(n), "write `auth 1` then `1 sha1 <secret>`")),
              Check("authkeys-same", "authkeys is the same on both nodes", same_file("/etc/ha.d/authkeys"),
                    "copy authkeys from one node to the other: the keys and methods must match"),
-         )),
+         ), solutions.AUTHKEYS),
     Step("ha-cf", "Write /etc/ha.d/ha.cf", "Configure heartbeat, 2 (Listing 6)",
          "On both nodes: the article's ha.cf, with the lab's node names (ha1, ha2), the serial port /dev/ttyS0, "
          "and an Ethernet medium (`ucast eth0 <peer address>` or `bcast eth0`).",
@@ -240,7 +295,7 @@ STEPS: tuple[Step, ...] = (
              *_both(lambda n: Check(f"hacf-lan-{n}", f"ha.cf on {n} also heartbeats over the LAN",
                                     hacf_medium(n, "ethernet"), "add `ucast eth0 <the other node's address>` "
                                     "(or `bcast eth0`): two media, so one cut cable is not a failover")),
-         )),
+         ), solutions.HA_CF),
     Step("haresources", "Write /etc/ha.d/haresources", "Configure heartbeat, 3 (Listing 7)",
          "On both nodes, the same line: `ha1 IPaddr2::<VIP>/24/eth0 Filesystem::nfsha:/ha::/ha::<type>::rw,hard "
          "apache2` (the article's line lost its IP; IPaddr2, since the nodes have no ifconfig).",
@@ -251,7 +306,7 @@ STEPS: tuple[Step, ...] = (
                    haresources_line(cfg), f"one line, the same on both nodes, with the VIP in the LAN {cfg.lan}: "
                    f"`{cfg.master} IPaddr2::{cfg.vip}/{cfg.prefixlen}/eth0 "
                    f"Filesystem::{cfg.share_source}::{SHARE_MOUNT}::{cfg.share_fstype}::rw,hard apache2`"),
-         )),
+         ), solutions.HARESOURCES),
     Step("start-cluster", "Start heartbeat, master first", "Test the ha of Apache, step 1",
          "/etc/rc.d/init.d/heartbeat start on ha1, then on ha2. Check /var/log/ha-log (and /var/log/messages if "
          "it fails).",
@@ -278,7 +333,7 @@ STEPS: tuple[Step, ...] = (
              Check("backup-no-apache", f"Apache does not run on the backup {cfg.backup}",
                    process(cfg.backup, "apache2", running=False, label="Apache"),
                    f"stop Apache on {cfg.backup}: it belongs to heartbeat alone, never started by hand or at boot"),
-         )),
+         ), solutions.START_CLUSTER),
     Step("browser-test", "Point the browser at the cluster", "Test the ha of Apache, step 2",
          "From ha3 (lab shell ha3): curl http://ha/index.html and http://ha/hostname.html, or a browser at the "
          "127.0.0.1 URL `lab status` prints.",
@@ -290,7 +345,7 @@ STEPS: tuple[Step, ...] = (
                    page("hostname.html", lambda lab: hostname_text(lab.cfg, lab.cfg.master)),
                    "hostname.html on the share links to each node's /var/www/htmllocal/hostname.html",
                    wait=cfg.failover_wait),
-         )),
+         ), solutions.BROWSER_TEST),
     Step("failover-test", "Fail over and back", "Test the ha of Apache, steps 3-5",
          "/etc/rc.d/init.d/heartbeat stop on ha1: ha2 serves within a minute (look at hostname.html); then "
          "/etc/rc.d/init.d/heartbeat start on ha1: it takes everything back.",
@@ -301,5 +356,5 @@ STEPS: tuple[Step, ...] = (
              Check("served-again-by-master", f"{cfg.master} serves again", page(
                  "hostname.html", lambda lab: hostname_text(lab.cfg, lab.cfg.master)),
                    f"/etc/rc.d/init.d/heartbeat start on {cfg.master} (auto_failback on)", wait=cfg.failover_wait),
-         )),
+         ), solutions.FAILOVER_TEST),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from lab.engine.compose import write_compose
+from lab.compose import write_compose
 from lab.engine.handle import LabHandle
 from lab.engine.labels import LABEL_APP, LABEL_LAB, LABEL_ROLE
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.engine.compose import compose_model
+from lab.compose import compose_model
 from lab.model import contract
 from lab.model.config import LabConfig
 from lab.model.topology import LAN, NODE_CAPS, SERIAL, image_name, topology
@@ -19,7 +19,7 @@ def test_topology_puts_the_nodes_on_the_lan_and_the_serial_network_and_the_rest_
     assert set(by_host) == {"ha1", "ha2", "nfsha", "ha3"}
     assert by_host["ha1"].addresses == {LAN: "172.29.80.11", SERIAL: "172.29.81.11"}
     assert by_host["ha2"].env == {"SERIAL_PEER": "172.29.81.11", "SERIAL_PORT": "7000"}
-    assert by_host["nfsha"].addresses == {LAN: "172.29.80.20"} and by_host["nfsha"].volumes == {"share": "/export"}
+    assert by_host["nfsha"].addresses == {LAN: "172.29.80.20"} and by_host["nfsha"].volumes == {"share": "/ha"}
     assert by_host["ha3"].ports == {80: ("127.0.0.1", 8080)}
     assert by_host["ha1"].extra_hosts["ha"] == "172.29.80.200"  # the cluster's name resolves to the VIP
     assert by_host["ha1"].image == image_name("node") and by_host["ha1"].cap_add == NODE_CAPS

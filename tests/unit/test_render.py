@@ -1,12 +1,14 @@
 """The rendered files are the article's listings, with the lab's values."""
 
+import io
 import os
 import stat
+import tarfile
 
 import pytest
 
 from lab.model.config import LabConfig
-from lab.model.render import (authkeys, fstab, ha_cf, haresources, hostname_text, index_text, page_text, render_tree,
+from lab.model.render import (authkeys, fstab, hahbcode_archive, ha_cf, haresources, hostname_text, index_text, page_text, render_tree,
                               serving_node)
 
 KERNEL, FUSE = LabConfig(nfs_client="kernel"), LabConfig(nfs_client="fuse")
@@ -97,8 +99,23 @@ def test_render_tree_lays_out_the_articles_files(tmp_path):
         assert (etc / "haresources").read_text() == haresources(cfg)
         assert (etc / "fstab").read_text() == fstab(cfg)
         assert page_text((etc / "hostname.html").read_text()) == hostname_text(cfg, node)
-    share = out["nfsha"] / "share" / "www" / "html"
-    assert page_text((share / "index.html").read_text()) == index_text(cfg)
-    assert os.readlink(share / "hostname.html") == "/var/www/htmllocal/hostname.html"
-    assert stat.S_IMODE(os.stat(share).st_mode) == 0o775
-    assert "Protocols = 4;" in (out["nfsha"] / "etc" / "ganesha.conf").read_text()
+    nfs = out["nfsha"] / "etc"
+    assert page_text((nfs / "index.html").read_text()) == index_text(cfg)
+    assert (nfs / "exports").read_text() == "/ha\t172.29.80.0/24(rw,sync,no_root_squash)\n"
+    ganesha = (nfs / "ganesha.conf").read_text()
+    # no export of its own: exportfs renders /etc/exports into the included file
+    assert "Protocols = 4;" in ganesha and "EXPORT {" not in ganesha
+    assert '%include "/etc/ganesha/exports.conf"' in ganesha
+    for host in ("ha1", "ha2", "nfsha"):
+        assert (out[host] / "download" / "hahbcode.tar.gz").read_bytes() == hahbcode_archive()
+
+
+def test_the_sample_archive_holds_the_articles_pages_with_the_articles_names():
+    with tarfile.open(fileobj=io.BytesIO(hahbcode_archive())) as tar:
+        assert tar.getnames() == ["hahbcode", "hahbcode/www", "hahbcode/www/index.html", "hahbcode/www/hostname.html"]
+        text = {m.name: page_text(tar.extractfile(m).read().decode()) for m in tar.getmembers() if m.isfile()}
+    # the article's step 2 of the browser test, before the trainee edits the names
+    assert text["hahbcode/www/index.html"] == "Hello!!! I am being served from a High Availability Cluster ha.haw2.ibm.com"
+    assert text["hahbcode/www/hostname.html"] == (
+        "Hello!!! I am being served from a node ha1.haw2.ibm.com in a High Availability Cluster ha.haw2.ibm.com")
+    assert hahbcode_archive() == hahbcode_archive()  # reproducible: no time stamps

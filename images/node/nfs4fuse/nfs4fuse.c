@@ -32,13 +32,17 @@
  * Known limits of libnfs 4.0's NFSv4 support, worked around or passed on:
  *   - WRITE above ~3900 bytes fails to encode: writes are split (WRITE_CHUNK);
  *   - CREATE ignores the mode: it is set again after creating;
- *   - chmod, chown and utimes on a directory fail (libnfs OPENs the path first,
- *     and the server answers NFS4ERR_ISDIR): the error is returned as is.
+ *   - chmod, chown and utimes go through an OPEN, which a directory refuses
+ *     (NFS4ERR_ISDIR): on directories they are sent as the kernel client sends them,
+ *     one COMPOUND of PUTROOTFH, LOOKUPs and a SETATTR with the anonymous stateid.
  */
 #define FUSE_USE_VERSION 31
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <fuse.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -52,6 +56,7 @@
 #include <unistd.h>
 
 #include <nfsc/libnfs.h>
+#include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-nfs4.h>
 
 struct options {
@@ -497,16 +502,176 @@ static int op_link(const char *from, const char *to)
     return NFS_CALL(nfs_link(nfs, from, to));
 }
 
+/* ---- SETATTR on directories ------------------------------------------------------------ */
+/* Attribute values, XDR-encoded in attribute-number order (RFC 7530 fattr4). */
+struct attrs {
+    uint32_t mask[2];
+    char vals[128];
+    unsigned len;
+};
+
+static void put32(struct attrs *a, uint32_t v)
+{
+    v = htonl(v);
+    memcpy(a->vals + a->len, &v, 4);
+    a->len += 4;
+}
+
+static void put_string(struct attrs *a, const char *s)
+{
+    unsigned n = (unsigned)strlen(s);
+    put32(a, n);
+    memset(a->vals + a->len, 0, (n + 3) & ~3u);
+    memcpy(a->vals + a->len, s, n);
+    a->len += (n + 3) & ~3u;
+}
+
+static void put_settime(struct attrs *a, const struct timespec *t)
+{
+    if (t == NULL || t->tv_nsec == UTIME_NOW) {
+        put32(a, SET_TO_SERVER_TIME4);
+        return;
+    }
+    put32(a, SET_TO_CLIENT_TIME4);
+    put32(a, (uint32_t)((uint64_t)t->tv_sec >> 32));
+    put32(a, (uint32_t)t->tv_sec);
+    put32(a, (uint32_t)t->tv_nsec);
+}
+
+static void mark(struct attrs *a, int attr)
+{
+    a->mask[attr / 32] |= 1u << (attr % 32);
+}
+
+struct raw_call {
+    int done;
+    int rpc_status;
+    nfsstat4 status;
+};
+
+static void raw_done(struct rpc_context *rpc, int status, void *data, void *private_data)
+{
+    struct raw_call *call = private_data;
+    COMPOUND4res *res = data;
+    (void)rpc;
+    call->done = 1;
+    call->rpc_status = status;
+    call->status = (status == RPC_STATUS_SUCCESS && res != NULL) ? res->status : NFS4ERR_IO;
+}
+
+static int errno_of(nfsstat4 status)
+{
+    switch (status) {
+    case NFS4_OK: return 0;
+    case NFS4ERR_PERM: return -EPERM;
+    case NFS4ERR_ACCESS: return -EACCES;
+    case NFS4ERR_NOENT: return -ENOENT;
+    case NFS4ERR_NOTDIR: return -ENOTDIR;
+    case NFS4ERR_ROFS: return -EROFS;
+    case NFS4ERR_INVAL: case NFS4ERR_BADOWNER: return -EINVAL;
+    case NFS4ERR_NAMETOOLONG: return -ENAMETOOLONG;
+    default: return -EIO;
+    }
+}
+
+/* SETATTR on a path, with the anonymous stateid: PUTROOTFH, LOOKUP of every component of
+ * the export and the path, SETATTR, in one COMPOUND on libnfs's own connection. */
+static int setattr_path(const char *path, struct attrs *a)
+{
+    char full[PATH_MAX];
+    if (snprintf(full, sizeof(full), "%s/%s", export_path, path) >= (int)sizeof(full))
+        return -ENAMETOOLONG;
+    nfs_argop4 ops[128];
+    unsigned n = 0;
+    memset(ops, 0, sizeof(ops));
+    ops[n++].argop = OP_PUTROOTFH;
+    for (char *save = NULL, *c = strtok_r(full, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (n >= 126)
+            return -ENAMETOOLONG;
+        ops[n].argop = OP_LOOKUP;
+        ops[n].nfs_argop4_u.oplookup.objname.utf8string_len = (u_int)strlen(c);
+        ops[n++].nfs_argop4_u.oplookup.objname.utf8string_val = c;
+    }
+    SETATTR4args *set = &ops[n].nfs_argop4_u.opsetattr;
+    ops[n++].argop = OP_SETATTR;
+    set->obj_attributes.attrmask.bitmap4_len = 2;
+    set->obj_attributes.attrmask.bitmap4_val = a->mask;
+    set->obj_attributes.attr_vals.attrlist4_len = a->len;
+    set->obj_attributes.attr_vals.attrlist4_val = a->vals;
+
+    COMPOUND4args args;
+    memset(&args, 0, sizeof(args));
+    args.argarray.argarray_len = n;
+    args.argarray.argarray_val = ops;
+    struct rpc_context *rpc = nfs_get_rpc_context(nfs);
+    struct raw_call call = {0};
+    if (rpc_nfs4_compound_async(rpc, raw_done, &args, &call) != 0)
+        return -EIO;
+    while (!call.done) {
+        struct pollfd pfd = {.fd = rpc_get_fd(rpc), .events = (short)rpc_which_events(rpc)};
+        if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+            return -EIO;
+        if (rpc_service(rpc, pfd.revents) < 0)
+            return -EIO;
+    }
+    return call.rpc_status == RPC_STATUS_SUCCESS ? errno_of(call.status) : -EIO;
+}
+
+static int is_dir(const char *path)
+{
+    struct nfs_stat_64 st;
+    return nfs_lstat64(nfs, path, &st) == 0 && S_ISDIR(st.nfs_mode);
+}
+
+static int dir_chmod(const char *path, mode_t mode)
+{
+    struct attrs a = {{0}, {0}, 0};
+    mark(&a, FATTR4_MODE);
+    put32(&a, mode & 07777);
+    return setattr_path(path, &a);
+}
+
+static int dir_chown(const char *path, uid_t uid, gid_t gid)
+{
+    struct attrs a = {{0}, {0}, 0};
+    char id[24];
+    if (uid != (uid_t)-1) {
+        mark(&a, FATTR4_OWNER);
+        snprintf(id, sizeof(id), "%u", (unsigned)uid);
+        put_string(&a, id);
+    }
+    if (gid != (gid_t)-1) {
+        mark(&a, FATTR4_OWNER_GROUP);
+        snprintf(id, sizeof(id), "%u", (unsigned)gid);
+        put_string(&a, id);
+    }
+    return a.len ? setattr_path(path, &a) : 0;
+}
+
+static int dir_utimens(const char *path, const struct timespec tv[2])
+{
+    struct attrs a = {{0}, {0}, 0};
+    if (tv == NULL || tv[0].tv_nsec != UTIME_OMIT) {
+        mark(&a, FATTR4_TIME_ACCESS_SET);
+        put_settime(&a, tv ? &tv[0] : NULL);
+    }
+    if (tv == NULL || tv[1].tv_nsec != UTIME_OMIT) {
+        mark(&a, FATTR4_TIME_MODIFY_SET);
+        put_settime(&a, tv ? &tv[1] : NULL);
+    }
+    return a.len ? setattr_path(path, &a) : 0;
+}
+
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     (void)fi;
-    return NFS_CALL(nfs_chmod(nfs, path, (int)(mode & 07777)));
+    return NFS_CALL(is_dir(path) ? dir_chmod(path, mode) : nfs_chmod(nfs, path, (int)(mode & 07777)));
 }
 
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
     (void)fi;
-    return NFS_CALL(nfs_lchown(nfs, path, (int)uid, (int)gid));
+    return NFS_CALL(is_dir(path) ? dir_chown(path, uid, gid) : nfs_lchown(nfs, path, (int)uid, (int)gid));
 }
 
 static int set_times(const char *path, const struct timespec tv[2])
@@ -535,7 +700,7 @@ static int set_times(const char *path, const struct timespec tv[2])
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
     (void)fi;
-    return NFS_CALL(set_times(path, tv));
+    return NFS_CALL(is_dir(path) ? dir_utimens(path, tv) : set_times(path, tv));
 }
 
 static int op_statfs(const char *path, struct statvfs *st)

@@ -1,0 +1,61 @@
+"""The workshop's stages: where a lab can start (`lab up --stage`) and be reset to
+(`lab reset --stage`). A stage is the beginning of one part of the article: every step
+before it done by the lab's reference solution, nothing after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..engine.handle import LabHandle
+from ..errors import ConfigError
+from .steps import STEPS, Step
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    title: str
+    first_step: str  # the step a trainee starts this stage with
+
+    @property
+    def steps_before(self) -> tuple[Step, ...]:
+        ids = [s.id for s in STEPS]
+        return STEPS[:ids.index(self.first_step)]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("serial", "the serial cable: machines cabled, packages installed, nothing configured", "serial-cable"),
+    Stage("nfs", "the shared disk: export /ha, the fstab line, the sample pages", "nfs-export"),
+    Stage("apache", "Apache serving from the shared disk", "apache-layout"),
+    Stage("heartbeat", "heartbeat's three files: authkeys, ha.cf, haresources", "authkeys"),
+    Stage("start", "starting the cluster and the browser test", "start-cluster"),
+    Stage("failover", "the failover test (the finished cluster: the default)", "failover-test"),
+)
+FIRST, FINAL = STAGES[0].id, STAGES[-1].id
+
+
+def find_stage(stage_id: str) -> Stage:
+    known = {s.id: s for s in STAGES}
+    if stage_id not in known:
+        raise ConfigError(f"unknown stage {stage_id!r}: expected one of {', '.join(known)}")
+    return known[stage_id]
+
+
+def steps_through(step_id: str) -> tuple[Step, ...]:
+    """Every step up to and including `step_id`."""
+    ids = [s.id for s in STEPS]
+    if step_id not in ids:
+        raise ConfigError(f"unknown step {step_id!r}: expected one of {', '.join(ids)}")
+    return STEPS[:ids.index(step_id) + 1]
+
+
+def solve(lab: LabHandle, steps: tuple[Step, ...]) -> None:
+    """Apply the reference solution of each step, in order (each is idempotent)."""
+    for step in steps:
+        lab.say(f"solve: {step.title} [{step.id}]")
+        step.solve.run(lab)
+
+
+def prepare(lab: LabHandle, stage_id: str) -> None:
+    """Bring a fresh lab to the beginning of a stage."""
+    solve(lab, find_stage(stage_id).steps_before)
