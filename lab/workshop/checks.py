@@ -103,10 +103,14 @@ def symlink(node: str, path: str, target: str) -> Probe:
 
 def same_file(path: str, nodes: tuple[str, ...] = NODES) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        sums = {n: _out(lab, n, ["sha256sum", path])[1].split(" ")[0] or "missing" for n in nodes}
-        return len(set(sums.values())) == 1 and "missing" not in sums.values(), (
-            "identical" if len(set(sums.values())) == 1 else
-            "differs: " + ", ".join(f"{n} {s[:12]}" for n, s in sums.items()))
+        sums = {}
+        for n in nodes:
+            code, out = _out(lab, n, ["sha256sum", path])
+            sums[n] = out.split(" ")[0] if code == 0 else "missing"
+        if "missing" in sums.values():
+            return False, f"{path} is missing on " + ", ".join(n for n, s in sums.items() if s == "missing")
+        same = len(set(sums.values())) == 1
+        return same, "identical" if same else "differs: " + ", ".join(f"{n} {s[:12]}" for n, s in sums.items())
     return probe
 
 

@@ -1,7 +1,8 @@
 """The lab's reference solution of each article step: shell scripts run on the hosts (the
 article's commands, taking the files `lab up` rendered into /lab/etc), and for the steps
 that are a procedure rather than files (starting the cluster, the failover test), the
-lab's own Python. Every solution is idempotent: run twice, it leaves the same state.
+lab's own Python. The scripts are idempotent (run twice, they leave the same state);
+`lab solve` skips a step whose checks already pass, so the procedures are not repeated.
 
 The scripts are also written into the rendered tree (/lab/solve/NN-step.sh) so that a
 compose project, which has no lab to run the steps, configures itself at boot."""
@@ -16,7 +17,7 @@ from .. import heartbeat
 from ..engine.handle import LabHandle
 from ..model.config import NFS_SERVER, NODES, LabConfig
 from ..model.contract import AUTOSTART_MARK, LAB_DIR, LAB_ETC, SHARE_MOUNT
-from ..observe.state import heartbeat_running, who_serves, wait_serving
+from ..observe.state import heartbeat_running, wait_serving
 
 Scripts = tuple[tuple[str, str], ...]  # (host, sh script), run in this order
 
@@ -85,14 +86,12 @@ HARESOURCES = Solution(lambda cfg: _nodes(f"install -m 644 {LAB_ETC}/haresources
 
 
 def _start_cluster(lab: LabHandle) -> None:
-    """heartbeat on the master, then the backup (stopped first if it runs on either, so the
-    order is the article's); from then on it starts at boot, like an enabled service."""
-    master, backup = lab.cfg.master, lab.cfg.backup
-    if not (all(heartbeat_running(lab, n) for n in NODES) and who_serves(lab) == master):
-        for node in (backup, master):
-            if heartbeat_running(lab, node):
-                heartbeat.stop_heartbeat(lab, node)
-        heartbeat.start_cluster(lab)
+    """heartbeat on the master, then the backup (stopped first where it runs, so the order is
+    the article's); from then on it starts at boot, like an enabled service."""
+    for node in (lab.cfg.backup, lab.cfg.master):
+        if heartbeat_running(lab, node):
+            heartbeat.stop_heartbeat(lab, node)
+    heartbeat.start_cluster(lab)
     for node in NODES:
         lab.run(node, ["touch", AUTOSTART_MARK], check=True)
 

@@ -13,10 +13,9 @@ from .. import heartbeat
 from ..engine.handle import LabHandle
 from ..model import hacf
 from ..model.config import NFS_SERVER, NODES, LabConfig, Timing, check_timing
-from ..model.contract import HA_LOG, HEARTBEAT_PROCESS, MESSAGES, SERIAL_DEVICE, SHARE_MOUNT
+from ..model.contract import HA_LOG, HEARTBEAT_PROCESS, SERIAL_DEVICE, SHARE_MOUNT
 from ..model.render import ARTICLE_CLUSTER, hostname_text, index_text, page_text
 from ..observe.state import heartbeat_running, link_status
-from ..observe.timeline import parse_stamp
 from . import solutions
 from .checks import (Check, Probe, address, cl_status, exists, file_matches, file_mode, mounted, page, process,
                      same_file, symlink)
@@ -127,18 +126,23 @@ def haresources_line(cfg: LabConfig) -> Probe:
 
 
 def started_master_first(cfg: LabConfig) -> Probe:
-    """heartbeat's first start on each node, from the node's syslog: the master's came first
-    (started on the backup first, the backup takes the resources)."""
+    """The backup's heartbeat, in its current run, found the master's already running: it saw
+    the master before it ever declared it dead. Started first, the backup waits initdead,
+    logs "node <master>: is dead" and takes the resources itself."""
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        first = {}
-        for n in NODES:
-            out = lab.run(n, ["grep", "-m1", "Configuration validated. Starting heartbeat", MESSAGES], timeout=10)
-            first[n] = parse_stamp(out.output.split()[0]) if out.ok else None
-        if None in first.values():
-            return False, "heartbeat never started on " + ", ".join(n for n, t in first.items() if t is None)
-        order = sorted(NODES, key=lambda n: first[n])
-        return order[0] == cfg.master, (f"heartbeat first started on {order[0]}, "
-                                        f"{abs(first[NODES[0]] - first[NODES[1]]):.1f} s before {order[1]}")
+        log = _read(lab, cfg.backup, HA_LOG)
+        start = log.rfind("Configuration validated. Starting heartbeat")
+        if start < 0:
+            return False, f"heartbeat never started on {cfg.backup}"
+        run = log[start:]
+        seen = re.search(rf"Link {re.escape(cfg.master)}:\S+ up|Status update for node {re.escape(cfg.master)}:", run)
+        dead = run.find(f"node {cfg.master}: is dead")
+        if dead >= 0 and (seen is None or dead < seen.start()):
+            return False, (f"heartbeat on {cfg.backup} started while {cfg.master}'s was not running: it declared "
+                           f"{cfg.master} dead after initdead and took the resources itself")
+        if seen is None:
+            return False, f"heartbeat on {cfg.backup} has not seen {cfg.master} since it started"
+        return True, f"heartbeat on {cfg.backup} found {cfg.master} running when it started"
     return probe
 
 
@@ -166,6 +170,19 @@ def export_mountable(cfg: LabConfig) -> Probe:
         if res.ok and lines and lines[-1].isdigit():
             return True, f"{cfg.master} mounted {cfg.share_source} ({lines[-1]} entries)"
         return False, f"{cfg.master} could not mount {cfg.share_source}: {' '.join(lines)[-200:] or 'no answer'}"
+    return probe
+
+
+def not_mounted_by_hand(node: str) -> Probe:
+    """/ha is not mounted on the node, unless heartbeat runs there and it is heartbeat's
+    mount (a hand mount beside heartbeat is the start-cluster step's backup-not-mounted)."""
+    unmounted = mounted(node, SHARE_MOUNT, wanted=False)
+
+    def probe(lab: LabHandle) -> tuple[bool, str]:
+        ok, seen = unmounted(lab)
+        if not ok and heartbeat_running(lab, node):
+            return True, f"{seen} (heartbeat runs on {node}: its mount)"
+        return ok, seen
     return probe
 
 
@@ -235,7 +252,7 @@ STEPS: tuple[Step, ...] = (
                      "mount /ha on ha1, then cd /ha; tar xvfz hahbcode.tar.gz")
                for f in ("index.html", "hostname.html")),
              *_both(lambda n: Check(f"share-unmounted-{n}", f"/ha is not mounted by hand on {n}",
-                                    mounted(n, SHARE_MOUNT, wanted=False),
+                                    not_mounted_by_hand(n),
                                     f"cd /; umount /ha on {n}: from now on heartbeat alone mounts it")),
          ), solutions.SAMPLE_PAGES),
     Step("apache-layout", "Serve pages from the shared disk", "Configure the ha of the Apache HTTP Server, steps 2-8",
@@ -265,7 +282,7 @@ STEPS: tuple[Step, ...] = (
                    symlink(NFS_SERVER, f"{SHARE_MOUNT}/www/html/hostname.html", "/var/www/htmllocal/hostname.html"),
                    "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html (with /ha mounted)"),
              *_both(lambda n: Check(f"apache-layout-unmounted-{n}", f"/ha is not mounted by hand on {n}",
-                                    mounted(n, SHARE_MOUNT, wanted=False),
+                                    not_mounted_by_hand(n),
                                     f"cd /; umount /ha on {n}: heartbeat alone mounts it")),
          ), solutions.APACHE_LAYOUT),
     Step("authkeys", "Write /etc/ha.d/authkeys", "Configure heartbeat, 1 (Listing 5)",

@@ -72,21 +72,29 @@ MISTAKES = [
     ("backup-not-mounted", "ha2", "mount /ha", "one node at a time"),
     ("haresources-line", "ha1", "sed -i 's/IPaddr2::[0-9.]*/IPaddr2::10.9.9.9/' /etc/ha.d/haresources",
      "VIP in the LAN"),
+    ("hostname-page-ha2", "ha2", "rm /var/www/htmllocal/hostname.html", "cp /ha/hahbcode/www/hostname.html"),
+    ("hostname-link-on-share", "nfsha", "rm /ha/www/html/hostname.html", "ln -s /var/www/htmllocal/hostname.html"),
+    ("index-page-file", "nfsha", "sed -i 's/Cluster ha$/Cluster ha.haw2.ibm.com/' /ha/www/html/index.html",
+     "replace ha.haw2.ibm.com"),
+    ("nfs-exports-line", "nfsha", "sed -i 's/no_root_squash/root_squash/' /etc/exports", "no_root_squash"),
 ]
 RESTORE = {  # what undoes a mistake that is not a file edit
     "docroot-link-ha2": "rmdir /var/www/html && ln -s /ha/www/html /var/www/html",
     "backup-no-apache": "/etc/ha.d/resource.d/apache2 stop",
     "backup-not-mounted": "umount /ha",
+    "hostname-link-on-share": "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html",
 }
-FILES = ("/etc/ha.d/authkeys", "/etc/ha.d/haresources", "/etc/ha.d/ha.cf", "/etc/fstab")
+NODE_FILES = ("/etc/ha.d/authkeys", "/etc/ha.d/haresources", "/etc/ha.d/ha.cf", "/etc/fstab",
+              "/var/www/htmllocal/hostname.html")
+FILES = {"ha1": NODE_FILES, "ha2": NODE_FILES, "nfsha": ("/etc/exports", "/ha/www/html/index.html")}
 
 
 @pytest.mark.parametrize("name, node, command, hint", MISTAKES, ids=[m[0] for m in MISTAKES])
 def test_a_trainees_mistake_fails_its_named_check_with_a_hint(finished: LabHandle, name: str, node: str,
                                                                command: str, hint: str):
     assert check(finished, name).ok, f"{name} should pass before the mistake"
-    saved = {f: finished.read_file(node, f) for f in FILES}
-    modes = {f: finished.run(node, ["stat", "-c", "%a", f]).output.strip() for f in FILES}
+    saved = {f: finished.read_file(node, f) for f in FILES[node]}
+    modes = {f: finished.run(node, ["stat", "-c", "%a", f]).output.strip() for f in FILES[node]}
     try:
         finished.sh(node, command, check=True)
         outcome = check(finished, name)
@@ -100,3 +108,20 @@ def test_a_trainees_mistake_fails_its_named_check_with_a_hint(finished: LabHandl
         for f, data in saved.items():
             finished.put_file(node, f, data, int(modes[f], 8))
     assert check(finished, name).ok, f"{name} should pass again once the mistake is undone"
+
+
+def test_heartbeat_started_on_the_backup_first_is_caught_and_lab_solve_puts_it_right(finished: LabHandle):
+    cfg = finished.cfg
+    for node in (cfg.backup, cfg.master):
+        heartbeat.stop_heartbeat(finished, node)
+    heartbeat.start_heartbeat(finished, cfg.backup)  # the mistake: the backup first
+    wait_serving(finished, cfg.backup, timeout=cfg.start_wait)  # alone, it takes the resources after initdead
+    heartbeat.start_heartbeat(finished, cfg.master)
+    outcome = check(finished, "master-started-first")
+    assert not outcome.ok and "dead" in outcome.seen, outcome.seen
+    res = lab_cli(finished, "check", "start-cluster")
+    assert res.returncode == 1 and "start it on the master, then the backup" in res.stdout
+    res = lab_cli(finished, "solve", "start-cluster")  # catch up: heartbeat stopped, started in the article's order
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert check(finished, "master-started-first").ok
+    wait_serving(finished, cfg.master, timeout=cfg.start_wait)

@@ -1,5 +1,6 @@
 """The workshop's declarations and the ha.cf reader, without containers."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -7,9 +8,11 @@ import pytest
 from lab.errors import ConfigError
 from lab.model import hacf
 from lab.model.config import LabConfig
-from lab.model.render import ha_cf
+from lab.model.render import ha_cf, render_tree
 from lab.workshop.course import find_steps, guide_text
 from lab.workshop.handout import handout
+from lab.workshop.solutions import write_scripts
+from lab.workshop.stages import FINAL, STAGES, find_stage, steps_through
 from lab.workshop.steps import STEPS
 
 CFG = LabConfig(nfs_client="fuse")
@@ -82,3 +85,57 @@ def test_unknown_steps_are_refused():
 def test_the_committed_handout_is_what_the_declarations_generate():
     committed = (Path(__file__).resolve().parents[2] / "docs" / "workshop.md").read_text()
     assert committed == handout(), "docs/workshop.md is stale: run `make handout` and commit it"
+
+
+def test_stages_follow_the_articles_sections_and_split_the_steps():
+    assert [s.id for s in STAGES] == ["serial", "nfs", "apache", "heartbeat", "start", "failover"]
+    assert STAGES[0].steps_before == () and FINAL == LabConfig().stage == "failover"
+    # every stage begins where the one before it ended
+    firsts = [s.first_step for s in STAGES]
+    assert firsts == sorted(firsts, key=[s.id for s in STEPS].index)
+    with pytest.raises(ConfigError, match="unknown stage 'nfs-server': expected one of serial, nfs"):
+        find_stage("nfs-server")
+    assert [s.id for s in steps_through("fstab")] == ["serial-cable", "nfs-export", "fstab"]
+
+
+def test_every_step_has_a_reference_solution_and_its_scripts_go_into_the_rendered_tree(tmp_path):
+    rendered = render_tree(CFG, tmp_path)
+    write_scripts(CFG, [(s.id, s.solve) for s in STEPS], rendered)
+    for step in STEPS:
+        assert step.solve.scripts(CFG) or step.solve.act, f"{step.id} has no reference solution"
+    assert sorted(p.name for p in (rendered["nfsha"] / "solve").iterdir()) == [
+        "02-nfs-export.sh", "04-sample-pages.sh", "05-apache-layout.sh"]
+    assert sorted(p.name for p in (rendered["ha1"] / "solve").iterdir()) == [
+        "03-fstab.sh", "05-apache-layout.sh", "06-authkeys.sh", "07-ha-cf.sh", "08-haresources.sh"]
+    assert "install -m 600 /lab/etc/authkeys /etc/ha.d/authkeys" in (rendered["ha2"] / "solve" / "06-authkeys.sh").read_text()
+
+
+EXPORTFS = Path(__file__).resolve().parents[2] / "images" / "nfs" / "exportfs"
+
+
+def run_exportfs(tmp_path: Path, exports: str, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "exports").write_text(exports)
+    env = {"PATH": "/usr/bin:/bin", "EXPORTS": str(tmp_path / "exports"), "GANESHA_EXPORTS": str(tmp_path / "out.conf")}
+    return subprocess.run(["bash", str(EXPORTFS), *args], capture_output=True, text=True, env=env, timeout=10)
+
+
+def test_exportfs_renders_the_articles_exports_line_for_ganesha(tmp_path):
+    share = tmp_path / "ha"
+    share.mkdir()
+    res = run_exportfs(tmp_path, f"# the article's Listing 1\n{share} 172.29.80.0/24(rw,sync,no_root_squash) *(ro)\n",
+                       "-rav")
+    assert res.returncode == 0, res.stderr
+    conf = (tmp_path / "out.conf").read_text()
+    assert f"Path = {share};" in conf and f"Pseudo = {share};" in conf
+    assert "Clients = 172.29.80.0/24;" in conf and "Access_Type = RW;" in conf and "Squash = No_Root_Squash;" in conf
+    assert "Clients = *;" in conf and "Access_Type = RO;" in conf and "Squash = Root_Squash;" in conf
+    assert f"exporting {share}\t172.29.80.0/24" in res.stdout
+    assert run_exportfs(tmp_path, "", "-ua").returncode == 0
+    assert "EXPORT" not in (tmp_path / "out.conf").read_text()
+
+
+def test_exportfs_refuses_a_missing_directory_and_leaves_the_exports_as_they_were(tmp_path):
+    (tmp_path / "out.conf").write_text("# before\n")
+    res = run_exportfs(tmp_path, "/nonexistent/ha *(rw)\n", "-ra")
+    assert res.returncode == 1 and "does not exist on nfsha (mkdir /nonexistent/ha first)" in res.stderr
+    assert (tmp_path / "out.conf").read_text() == "# before\n"
