@@ -14,6 +14,7 @@ from ..errors import LabError
 from ..model.config import ALL_HOSTS, NODES
 from ..model.contract import HA_LOG, MESSAGES
 from ..observe.state import status
+from ..workshop.stages import FINAL, find_stage
 from .options import config_args, config_from, name_arg
 
 
@@ -51,6 +52,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_up(a: argparse.Namespace) -> int:
     lab = provision.up(config_from(a), keep_on_failure=a.keep_on_failure)
     st = status(lab)
+    if lab.cfg.stage != FINAL:
+        stage = find_stage(lab.cfg.stage)
+        print(f"""
+Lab {lab.cfg.name!r} (timing {lab.cfg.timing}, nfs client {lab.cfg.nfs_client}) is up at the stage {stage.id!r}:
+{stage.title}. Every step before it is done; the rest is yours.
+
+  lab guide                      what to do next (the article's commands, adapted to the lab)
+  lab shell ha1                  a root shell on ha1 (ha2, nfsha, ha3 likewise)
+  lab check                      what is done, what is not, and a hint for each failure
+  lab solve STEP                 catch up: the lab does every step up to STEP
+  lab reset                      start this stage over
+  cluster URL, once it serves:   {st['url']}hostname.html   (browser: {st['local_url']}hostname.html)
+""")
+        return 0
     print(f"""
 The cluster {lab.cfg.cluster!r} (lab {lab.cfg.name!r}, timing {lab.cfg.timing}, nfs client {lab.cfg.nfs_client}) is up.
 {st['serving']} serves it.
@@ -63,6 +78,7 @@ Next steps (the article's test):
   lab shell ha1                  then: /etc/rc.d/init.d/heartbeat stop   ({lab.cfg.backup} takes over)
                                  and:  /etc/rc.d/init.d/heartbeat start  ({lab.cfg.master} takes it back)
   lab logs ha1 -f                heartbeat's log, {HA_LOG} (--messages: {MESSAGES})
+  lab check                      the article's steps, checked (`lab up --stage serial` to build it by hand)
   make lab-down                  remove the lab
 """)
     return 0

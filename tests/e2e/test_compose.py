@@ -27,7 +27,8 @@ def test_compose_project_describes_the_containers_lab_up_built(lab: LabHandle, t
         assert sorted(svc["extra_hosts"]) == sorted(hc["ExtraHosts"])
         env = dict(e.split("=", 1) for e in cfg["Env"])
         for key, val in svc.get("environment", {}).items():
-            if key != "HEARTBEAT_AUTOSTART":  # compose starts heartbeat at boot; the lab runs the article's steps
+            # compose configures the hosts and starts heartbeat at boot; the lab runs the article's steps
+            if key not in ("HEARTBEAT_AUTOSTART", "LAB_CONFIGURE"):
                 assert env.get(key) == val, f"{host}: {key}"
         for key in (LABEL_APP, LABEL_LAB, LABEL_ROLE):
             assert svc["labels"][key] == cfg["Labels"][key]
@@ -50,4 +51,11 @@ def test_compose_project_describes_the_containers_lab_up_built(lab: LabHandle, t
     for node in ("ha1", "ha2"):
         for f in ("ha.cf", "haresources", "authkeys"):
             assert lab.run(node, ["cat", f"/etc/ha.d/{f}"]).output == (tmp_path / node / "lab" / "etc" / f).read_text()
-        assert lab.run(node, ["cat", "/etc/fstab"]).output == (tmp_path / node / "lab" / "etc" / "fstab").read_text()
+        assert (tmp_path / node / "lab" / "etc" / "fstab").read_text() in lab.run(node, ["cat", "/etc/fstab"]).output
+    # and the reference solution's scripts compose runs at boot are the ones `lab up` ran
+    for host in ("ha1", "ha2", "nfsha"):
+        scripts = sorted((tmp_path / host / "lab" / "solve").iterdir())
+        assert scripts
+        assert lab.run(host, ["ls", "/lab/solve"]).output.split() == [p.name for p in scripts]
+        for script in scripts:
+            assert lab.run(host, ["cat", f"/lab/solve/{script.name}"]).output == script.read_text()
