@@ -9,18 +9,21 @@ import json
 from .. import provision
 from ..engine.handle import LabHandle
 from ..workshop.course import check_course, find_steps, guide_text
+from ..workshop.exercises import EXERCISES
 from ..workshop.stages import find_stage, solve, steps_through
 from ..workshop.steps import STEPS
 from .options import name_arg, stage_arg
 
 STEP_IDS = [s.id for s in STEPS]
+EXERCISE_IDS = [e.id for e in EXERCISES]
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check the article's steps against the lab: pass or fail, with a hint for each failure")
     name_arg(p)
     p.add_argument("steps", nargs="*", metavar="STEP", help=f"steps to check (default: up to the first to do): "
-                                                           f"{', '.join(STEP_IDS)}")
+                                                           f"{', '.join(STEP_IDS)}; or exercises (their checks "
+                                                           f"break the cluster to measure): {', '.join(EXERCISE_IDS)}")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_check)
 
@@ -29,9 +32,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("step", nargs="?", metavar="STEP", help=", ".join(STEP_IDS))
     p.set_defaults(func=cmd_guide)
 
+    p = sub.add_parser("exercise", help="begin an exercise beyond the article (some first do something to the cluster)")
+    name_arg(p)
+    p.add_argument("exercise", choices=EXERCISE_IDS)
+    p.set_defaults(func=cmd_exercise)
+
     p = sub.add_parser("solve", help="catch up: the lab's reference solution of every step up to and including STEP")
     name_arg(p)
-    p.add_argument("step", metavar="STEP", help=", ".join(STEP_IDS))
+    p.add_argument("step", metavar="STEP", help=", ".join(STEP_IDS + EXERCISE_IDS))
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("reset", help="back to the beginning of a stage: the lab made again, same addresses and URLs")
@@ -85,6 +93,16 @@ def cmd_solve(a: argparse.Namespace) -> int:
     nxt = STEPS[len(steps)] if len(steps) < len(STEPS) else None
     print(f"\nnext: `lab guide {nxt.id}` ({nxt.title})" if nxt else "\nevery step of the article is done")
     return 0 if todo is None else 1
+
+
+def cmd_exercise(a: argparse.Namespace) -> int:
+    exercise = next(e for e in EXERCISES if e.id == a.exercise)
+    lab = LabHandle.attach(a.name)
+    if exercise.setup:
+        lab.say(f"exercise {exercise.id}: the lab does something to the cluster ...")
+        exercise.setup(lab)
+    print(guide_text(exercise, lab.cfg))
+    return 0
 
 
 def cmd_reset(a: argparse.Namespace) -> int:

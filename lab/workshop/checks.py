@@ -26,6 +26,7 @@ class Check:
     probe: Probe
     hint: str  # what to do when it fails
     wait: float = 0.0  # retry for this long before calling it failed
+    breaks: bool = False  # it measures by breaking the cluster: run only when the checks before it pass
 
 
 @dataclass

@@ -8,6 +8,7 @@ from ..engine.handle import LabHandle
 from ..errors import ConfigError
 from ..model.config import LabConfig
 from .checks import Outcome, evaluate
+from .exercises import EXERCISES, Exercise
 from .steps import STEPS, Step
 
 
@@ -27,7 +28,8 @@ class StepResult:
 
 
 def find_steps(ids: list[str]) -> list[Step]:
-    known = {s.id: s for s in STEPS}
+    """The article's steps and the exercises, by name."""
+    known = {s.id: s for s in (*STEPS, *EXERCISES)}
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise ConfigError(f"unknown step {', '.join(map(repr, unknown))}: expected one of {', '.join(known)}")
@@ -37,10 +39,16 @@ def find_steps(ids: list[str]) -> list[Step]:
 def check_step(lab: LabHandle, step: Step, patient: bool = True) -> StepResult:
     """A step's checks in order. Retry windows are for state that settles (a takeover under
     way): once a check of the step has failed, the rest are looked at once, without waiting,
-    so that checking a step not yet begun takes seconds, not minutes."""
+    so that checking a step not yet begun takes seconds, not minutes; and a check that
+    breaks the cluster to measure runs only when the checks before it pass."""
     outcomes: list[Outcome] = []
     for check in step.checks(lab.cfg):
-        outcomes.append(evaluate(lab, check, patient=patient and all(o.ok for o in outcomes)))
+        so_far = all(o.ok for o in outcomes)
+        if check.breaks and not so_far:
+            outcomes.append(Outcome(check, False, "not run: it breaks the cluster to measure, and a check "
+                                                  "before it failed"))
+            continue
+        outcomes.append(evaluate(lab, check, patient=patient and so_far))
     return StepResult(step, outcomes)
 
 
@@ -61,6 +69,9 @@ def check_course(lab: LabHandle, ids: list[str] | None = None) -> tuple[list[Ste
 
 def guide_text(step: Step, cfg: LabConfig) -> str:
     checks = "\n".join(f"  - {c.what}" for c in step.checks(cfg))
-    number = [s.id for s in STEPS].index(step.id) + 1
-    return (f"Step {number}/{len(STEPS)}: {step.title}  [{step.id}]\n"
+    ids = [s.id for s in STEPS]
+    number = f"Step {ids.index(step.id) + 1}/{len(STEPS)}" if step.id in ids else "Exercise"
+    setup = (f"Begin with `lab exercise {step.id}`: the lab does something to the cluster first.\n\n"
+             if isinstance(step, Exercise) and step.setup else "")
+    return (f"{number}: {step.title}  [{step.id}]\n{setup}"
             f"The article: {step.article}\n\n{step.instructions(cfg)}\n\n`lab check {step.id}` verifies:\n{checks}\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from ..model.config import LabConfig
+from .exercises import EXERCISES
 from .steps import STEPS
 
 # the default lab, with the userspace NFS client (where the kernel has NFS, the type is nfs)
@@ -30,6 +31,16 @@ def handout(cfg: LabConfig = HANDOUT_CONFIG) -> str:
         out += [f"## {number}. {step.title} (`{step.id}`)", "", f"*The article:* {step.article}.", "",
                 step.instructions(cfg), "", f"`lab check {step.id}` verifies:", ""]
         out += [f"- {c.what} (`{c.name}`)" for c in step.checks(cfg)]
+        out.append("")
+    out += ["## Exercises beyond the article", "",
+            "Each is checked by name (`lab check NAME`); the checks marked *measured* break the cluster on "
+            "purpose (kill or cut the master) and watch the service with the probe on ha3.", ""]
+    for ex in EXERCISES:
+        out += [f"### {ex.title} (`{ex.id}`)", "", f"*Where:* {ex.article}.", ""]
+        if ex.setup:
+            out += [f"Begin with `lab exercise {ex.id}`.", ""]
+        out += [ex.instructions(cfg), "", f"`lab check {ex.id}` verifies:", ""]
+        out += [f"- {c.what} (`{c.name}`)" for c in ex.checks(cfg)]
         out.append("")
     return "\n".join(out)
 

@@ -11,6 +11,7 @@ from lab.model.config import LabConfig
 from lab.model.render import ha_cf, render_tree
 from lab.workshop.course import find_steps, guide_text
 from lab.workshop.handout import handout
+from lab.workshop.exercises import EXERCISES
 from lab.workshop.solutions import write_scripts
 from lab.workshop.stages import FINAL, STAGES, find_stage, steps_through
 from lab.workshop.steps import STEPS
@@ -48,9 +49,9 @@ def test_ha_cf_reader_reads_what_the_lab_renders_with_milliseconds():
 
 
 def test_every_step_has_checks_with_unique_names_and_hints():
-    names = [c.name for s in STEPS for c in s.checks(CFG)]
+    names = [c.name for s in (*STEPS, *EXERCISES) for c in s.checks(CFG)]
     assert len(names) == len(set(names)), "check names must be unique"
-    for step in STEPS:
+    for step in (*STEPS, *EXERCISES):
         checks = step.checks(CFG)
         assert checks, step.id
         assert all(c.hint and c.what for c in checks), step.id
@@ -139,3 +140,12 @@ def test_exportfs_refuses_a_missing_directory_and_leaves_the_exports_as_they_wer
     res = run_exportfs(tmp_path, "/nonexistent/ha *(rw)\n", "-ra")
     assert res.returncode == 1 and "does not exist on nfsha (mkdir /nonexistent/ha first)" in res.stderr
     assert (tmp_path / "out.conf").read_text() == "# before\n"
+
+
+def test_the_exercises_checks_that_break_the_cluster_come_after_the_checks_of_its_files():
+    assert [e.id for e in EXERCISES] == ["fast-takeover", "ipfail", "split-brain", "auto-failback-off"]
+    for ex in EXERCISES:
+        checks = ex.checks(CFG)
+        breaking = [i for i, c in enumerate(checks) if c.breaks]
+        assert breaking in ([], [len(checks) - 1]), ex.id
+        assert [s.id for s in steps_through(ex.id)] == [*(s.id for s in STEPS), ex.id]
