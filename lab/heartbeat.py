@@ -56,20 +56,20 @@ def stop_heartbeat(lab: LabHandle, node: str) -> None:
     lab.run(node, [HEARTBEAT_INIT, "stop"], timeout=120, check=True)
 
 
-def wait_joined(lab: LabHandle, node: str) -> None:
+def joined(lab: LabHandle, node: str) -> tuple[bool, str]:
     """`node` is active in its peer's view and heartbeat's start-up round since it last
     started is over (its ha-log says so). Until then a failure of the peer is taken over
     only after heartbeat's compiled-in RQSTDELAY (10 s)."""
     peer = lab.cfg.peer(node)
+    seen = peer_status(lab, peer)
+    log = ha_log(lab, node)
+    since_start = log[log.rfind("Configuration validated. Starting heartbeat"):]
+    done = "Initial resource acquisition complete" in since_start
+    return seen == "active" and done, f"{peer} sees {node} {seen!r}; start-up round done: {done}"
 
-    def joined() -> tuple[bool, str]:
-        seen = peer_status(lab, peer)
-        log = ha_log(lab, node)
-        since_start = log[log.rfind("Configuration validated. Starting heartbeat"):]
-        done = "Initial resource acquisition complete" in since_start
-        return seen == "active" and done, f"{peer} sees {node} {seen!r}; start-up round done: {done}"
 
-    wait_until(f"{node} to join the cluster", joined, timeout=lab.cfg.start_wait, interval=0.1)
+def wait_joined(lab: LabHandle, node: str) -> None:
+    wait_until(f"{node} to join the cluster", lambda: joined(lab, node), timeout=lab.cfg.start_wait, interval=0.1)
 
 
 def start_cluster(lab: LabHandle) -> None:

@@ -12,8 +12,9 @@ from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES
 from .observe.audit import audit, line_count, lines_since
-from .observe.state import heartbeat_running, node_state, peer_status, settled, wait_nfs, wait_node_ready, who_serves
-from .waiting import wait_until
+from .observe.state import (ha_log, heartbeat_running, node_state, peer_status, settled, wait_nfs, wait_node_ready,
+                             who_serves)
+from .waiting import WaitTimeout, wait_until
 
 STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
 
@@ -51,8 +52,74 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
         if not node_state(lab, node)["heartbeat"]:
             heartbeat.start_heartbeat(lab, node)
     restore_owner(lab)
-    for node in NODES:  # a node that (re)started heartbeat has finished its start-up round
+    finish_start_up_rounds(lab)
+
+
+def finish_start_up_rounds(lab: LabHandle) -> None:
+    """Every node has finished heartbeat's start-up round since it last started. A node
+    wedged in a standby is power-cycled; a round the wedge blocked (its peer's) never ends
+    by itself, so heartbeat restarts on that node."""
+    for _ in range(3):
+        try:
+            wedged = wait_joined_or_wedged(lab)
+        except WaitTimeout:
+            blocked = [n for n in NODES if not heartbeat.joined(lab, n)[0]]
+            lab.say(f"heal: heartbeat's start-up round on {' and '.join(blocked)} did not end; restarting "
+                    "heartbeat there")
+            for node in blocked:
+                heartbeat.stop_heartbeat(lab, node)
+                heartbeat.start_heartbeat(lab, node)
+        else:
+            if wedged is None:
+                return
+            unwedge(lab, wedged)
+        restore_owner(lab)
+    for node in NODES:
         heartbeat.wait_joined(lab, node)
+
+
+WEDGED_STANDBY = "Standby in progress- new request from"
+
+
+def wedged_in_standby(lab: LabHandle, node: str) -> bool:
+    """heartbeat on `node` is stuck in a standby that a fault interrupted: it says it is in
+    transition while no resource script runs, and answers every standby request of its peer
+    with "Standby in progress- new request from <peer> ignored [3591 seconds left]". It keeps
+    that state for an hour; its peer's start-up round (auto_failback's giveup) never ends."""
+    if not heartbeat_running(lab, node) or lab.run(node, ["cl_status", "rscstatus"], timeout=10).output.strip() \
+            != "transition":
+        return False
+    return WEDGED_STANDBY in ha_log(lab, node, lines=40)
+
+
+def unwedge(lab: LabHandle, node: str) -> None:
+    """Nothing but a restart clears the stuck standby, and `heartbeat stop` itself hangs on it
+    ("Shutdown delayed until current resource activity finishes"): power-cycle the node, as
+    an operator (or STONITH) would. Its peer takes over, the node boots, heartbeat starts
+    again, and auto_failback or hb_takeover gives the master its resources back."""
+    lab.say(f"heal: heartbeat on {node} is stuck in a standby a fault interrupted (it ignores its peer's "
+            "standby requests, and would not stop); power-cycling it")
+    container = lab.container(node)
+    container.kill()
+    lab.wait_container(node, "exited")
+    container.start()
+    wait_node_ready(lab, node)
+    if not heartbeat_running(lab, node):
+        heartbeat.start_heartbeat(lab, node)
+
+
+def wait_joined_or_wedged(lab: LabHandle) -> str | None:
+    """Wait until every node has finished its start-up round (heartbeat.joined) and return
+    None; or return the node wedged in a standby, as soon as one is."""
+    def state() -> tuple[bool, tuple[str | None, str]]:
+        seen = [heartbeat.joined(lab, n) for n in NODES]
+        if all(ok for ok, _ in seen):
+            return True, (None, "joined")
+        stuck = next((n for n in NODES if wedged_in_standby(lab, n)), None)
+        return stuck is not None, (stuck, "; ".join(what for _, what in seen))
+
+    return wait_until("both nodes to finish heartbeat's start-up round", state, timeout=lab.cfg.start_wait,
+                      interval=0.2)[0]
 
 
 def wait_ipfail_settled(lab: LabHandle, node: str, marks: dict[str, int]) -> None:
@@ -110,10 +177,19 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
     deadline = time.monotonic() + timeout
     apache_started = False
     last_takeover = -1e9
+    unsettled_since: float | None = None
     while True:
         a = audit(lab)
-        if a.owner == master and not a.unreachable and who_serves(lab) == master and settled(lab):
+        calm = settled(lab)
+        if a.owner == master and not a.unreachable and who_serves(lab) == master and calm:
             return
+        unsettled_since = None if calm else unsettled_since or time.monotonic()
+        if unsettled_since and time.monotonic() - unsettled_since > STANDBY_WINDOW:
+            stuck = next((n for n in NODES if wedged_in_standby(lab, n)), None)
+            if stuck:
+                unwedge(lab, stuck)
+                unsettled_since, deadline = None, time.monotonic() + timeout  # a fresh start
+                continue
         held = a.owners
         if held["vip"] == [master] and held["mounted"] == [master] and not held["apache"] and not apache_started:
             lab.run(master, [APACHE_RESOURCE, "start"], check=True)

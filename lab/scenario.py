@@ -144,7 +144,9 @@ SCENARIOS = {s.name: s for s in (
     )),
     Scenario("pause", "the master hangs (paused), then resumes", lambda m, b: (
         fault("pause", m, b, crash),
-        heal(m),
+        # resumed, heartbeat on both sides sorts out "Both machines own our resources"; now and
+        # then a standby caught in the middle stays stuck (see recovery.heal): heal as an operator
+        heal(m, takeover=True),
     )),
     Scenario("isolate", "the master cut off from clients and the ping node: ipfail hands over", lambda m, b: (
         fault("isolate", m, b, ipfail, holds_nothing(m), serial_link_up(m), ipfail_gave_up(m)),
