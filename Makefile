@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images browser lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,7 +47,12 @@ unit: $(STAMP) ## the fast tests (no containers)
 lint: $(STAMP) ## ruff: pyflakes and bugbear checks
 	$(BIN)/ruff check --select F,E9,B --ignore B008,B905 lab tests conftest.py bench
 
-test: images ## every test: unit, then end to end against a real cluster
+browser: ## Debian's chromium for the dashboard's browser test (apt-get install when missing)
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt-get) ..."; \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
+
+test: images browser ## every test: unit, then end to end against a real cluster
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: images ## benchmark: outages, outage vs deadtime, lab-up warm and cold, memory (about 20 min)

@@ -150,3 +150,22 @@ def inject(lab: LabHandle, name: str, node: str | None = None) -> None:
     fault = check_fault(name, node)
     lab.say(f"fault: {name}{' on ' + node if node else ''}")
     fault.apply(lab, node)
+
+
+def active_faults(lab: LabHandle) -> list[str]:
+    """What the fault catalogue left in place: containers paused or stopped, and drop rules
+    in the nodes' fault chains (the instructor's dashboard shows them)."""
+    out = []
+    for host in (NFS_SERVER, *NODES):
+        status = lab.container_status(host)
+        if status == "paused":
+            out.append(f"pause {host}")
+        elif status != "running":
+            out.append("stop-nfs" if host == NFS_SERVER else f"kill {host}")
+    for node in NODES:
+        if lab.container_status(node) == "running":
+            rules = lab.sh(node, f"iptables -S {FAULT_CHAIN_IN} 2>/dev/null; iptables -S {FAULT_CHAIN_OUT} 2>/dev/null",
+                           timeout=10).output
+            if rules.count("-j DROP"):
+                out.append(f"network cut on {node} ({rules.count('-j DROP')} drop rules)")
+    return out

@@ -7,6 +7,7 @@ backup). On any failure or Ctrl-C, what was made is removed."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
 import socket
 import tempfile
@@ -23,9 +24,10 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from .engine import images
-from .engine.handle import LabHandle, Say, say_stderr
+from .engine.handle import LabHandle, Say, docker_client, say_stderr
 from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
 from .errors import LabError
+from .model.allocate import AUTO_FIELDS, Pool, allocate
 from .model.config import CLIENT, NFS_SERVER, NODES, LabConfig
 from .model.contract import HA_LOG
 from .model.render import render_tree
@@ -81,23 +83,33 @@ def preflight(lab: LabHandle) -> None:
 
 
 def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say_stderr,
-       keep_on_failure: bool = False) -> LabHandle:
-    """Create and start the lab, in the article's order; return its handle. On any failure
-    or Ctrl-C, remove what was made (unless keep_on_failure, for post-mortems) and say which
-    step failed."""
-    lab = LabHandle(cfg, client, say)
-    preflight(lab)
+       keep_on_failure: bool = False, allocate: frozenset[str] = frozenset()) -> LabHandle:
+    """Create and start the lab, in the article's order; return its handle. The addresses
+    named in `allocate` (lan_subnet, vip, serial_subnet, local_port) are picked from the
+    pool, under a lock held until the lab's networks exist, so that labs started together
+    never collide. On any failure or Ctrl-C, remove what was made (unless keep_on_failure,
+    for post-mortems) and say which step failed."""
+    client = client or docker_client()
+    images.ensure_images(client, say)  # before the lock: the first build takes minutes
+    lock = allocation_lock()
+    try:
+        if allocate:
+            cfg = allocated(client, cfg, allocate)
+        lab = LabHandle(cfg, client, say)
+        preflight(lab)
+    except BaseException:
+        lock.release()
+        raise
     t0 = time.monotonic()
     step = "start"
     try:
-        step = "build the images"
-        images.ensure_images(lab.client, say)
         with tempfile.TemporaryDirectory(prefix=f"heartbeat-lab-{lab.cfg.name}-") as tmp:
             rendered = render_tree(lab.cfg, Path(tmp))
             solutions.write_scripts(lab.cfg, [(s.id, s.solve) for s in STEPS], rendered)
             step = "create the networks and the shared volume"
             for net in lab.topo.networks:
                 _create_network(lab, net)
+            lock.release()  # the networks (and the port, in their labels) are now visible to others
             lab.client.volumes.create(lab.topo.volume_name, labels=lab_labels(lab.cfg.name, SHARE))
             step = "start the containers (nfsha, ha1, ha2, ha3)"
             # all at once: they boot independently, and heartbeat only mounts /ha later;
@@ -119,6 +131,7 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
             if s.id == "serial-cable":
                 say("serial cable: ok, both directions")
     except BaseException as exc:
+        lock.release()
         log = _failure_log(lab, step)
         say(f"lab up failed at step: {step}")
         if log:
@@ -147,6 +160,50 @@ def reset(lab: LabHandle, stage: str | None = None) -> LabHandle:
     lab.say(f"resetting lab {cfg.name!r} to the stage {cfg.stage!r} ...")
     remove_lab(lab.client, cfg.name, None)
     return up(cfg, lab.client, lab.say)
+
+
+class allocation_lock:
+    """An exclusive lock (flock) on a file in the temporary directory, held from picking a
+    lab's addresses until its networks exist. Released once; releasing again is a no-op."""
+
+    def __init__(self) -> None:
+        self._file = open(Path(tempfile.gettempdir()) / "heartbeat-lab-allocate.lock", "a")  # noqa: SIM115
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if not self._file.closed:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+
+
+def in_use(client: docker.DockerClient) -> tuple[list[ipaddress.IPv4Network], set[int]]:
+    """Every IPv4 subnet of every docker network, and the 127.0.0.1 ports labs record."""
+    subnets, ports = [], set()
+    for net in client.networks.list():
+        for pool in (net.attrs.get("IPAM") or {}).get("Config") or []:
+            if pool.get("Subnet") and ":" not in pool["Subnet"]:
+                subnets.append(ipaddress.IPv4Network(pool["Subnet"]))
+        config = (net.attrs.get("Labels") or {}).get(LABEL_CONFIG)
+        if config:
+            ports.add(LabConfig.from_json(config).local_port)
+    return subnets, ports
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def allocated(client: docker.DockerClient, cfg: LabConfig, fields: frozenset[str]) -> LabConfig:
+    """cfg with the named addresses picked from the pool (LAB_SUBNET_POOL, LAB_PORT_POOL)."""
+    subnets, ports = in_use(client)
+    fixed = {f: getattr(cfg, f) for f in AUTO_FIELDS}
+    return cfg.with_(**allocate(set(fields), fixed, subnets, ports, Pool.from_env(), _port_free)).validate()
 
 
 def _create_network(lab: LabHandle, spec: NetworkSpec) -> None:

@@ -2,7 +2,8 @@
 down."""
 
 # One small module per group of commands: cluster (up, down, status, shell, logs),
-# breaking (fail, heal, audit, scenario, probe), build (images, compose), workshop (check, guide).
+# breaking (fail, heal, audit, scenario, probe), build (images, compose), workshop (check, guide,
+# solve, reset, exercise), classroom (class up, status, reset, down).
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import docker.errors
 
 from ..errors import ConfigError, LabError
 from ..waiting import WaitTimeout
-from . import breaking, build, cluster, workshop
+from . import breaking, build, classroom, cluster, workshop
 
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="lab", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    for group in (cluster, breaking, build, workshop):
+    for group in (cluster, breaking, build, workshop, classroom):
         group.add_parsers(sub)
     return ap
 

@@ -8,14 +8,14 @@ import os
 import shutil
 import sys
 
-from .. import provision
-from ..engine.handle import LabHandle, docker_client
+from .. import inventory, provision
+from ..engine.handle import LabHandle, docker_client, say_stderr
 from ..errors import LabError
 from ..model.config import ALL_HOSTS, NODES
 from ..model.contract import HA_LOG, MESSAGES
 from ..observe.state import status
 from ..workshop.stages import FINAL, find_stage
-from .options import config_args, config_from, name_arg
+from .options import auto_fields, config_args, config_from, name_arg
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +28,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     name_arg(p)
     p.add_argument("--all", action="store_true", help="remove every lab on this machine")
     p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("ls", help="every lab on the engine: stage, step progress, URLs, who serves, problems")
+    p.add_argument("--json", action="store_true", help="one JSON list")
+    p.add_argument("--no-progress", action="store_true", help="skip the workshop checks (faster)")
+    p.set_defaults(func=cmd_ls)
 
     p = sub.add_parser("status", help="who serves the cluster URL, and what each node holds")
     name_arg(p)
@@ -50,7 +55,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_up(a: argparse.Namespace) -> int:
-    lab = provision.up(config_from(a), keep_on_failure=a.keep_on_failure)
+    lab = provision.up(config_from(a), keep_on_failure=a.keep_on_failure, allocate=auto_fields(a))
     st = status(lab)
     if lab.cfg.stage != FINAL:
         stage = find_stage(lab.cfg.stage)
@@ -87,6 +92,25 @@ Next steps (the article's test):
 def cmd_down(a: argparse.Namespace) -> int:
     n = provision.remove_lab(docker_client(), None if a.all else a.name)
     print(f"removed {n} object(s)" if n else f"nothing to remove for {'any lab' if a.all else repr(a.name)}")
+    return 0
+
+
+def cmd_ls(a: argparse.Namespace) -> int:
+    found = inventory.rows(docker_client(), say_stderr, progress=not a.no_progress)
+    if a.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    if not found:
+        print("no lab runs on this engine; start one with `lab up`")
+        return 0
+    print(f"{'LAB':16} {'STAGE':10} {'STEPS':8} {'NEXT':15} {'SERVES':7} {'BROWSER URL':28} PROBLEMS")
+    for r in found:
+        if "error" in r:
+            print(f"{r['name']:16} {r['stage']:10} {'?':8} {'?':15} {'?':7} {'?':28} {r['error']}")
+            continue
+        steps = f"{r['steps_done']}/{r['steps']}" if "steps" in r else "-"
+        print(f"{r['name']:16} {r['stage']:10} {steps:8} {(r.get('next') or '-'):15} {(r['serving'] or '-'):7} "
+              f"{r['local_url']:28} {'; '.join(r['problems']) or '-'}")
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, TIMINGS, LabConfig
+from ..model.allocate import DEFAULT_PORT_POOL, default_vip
 from ..workshop.stages import STAGES
 
 DEFAULT = LabConfig()
@@ -23,11 +24,14 @@ def config_args(p: argparse.ArgumentParser) -> None:
                    help="heartbeat timers: article (keepalive 2, deadtime 60) or fast (keepalive 200ms, deadtime 2)")
     p.add_argument("--nfs-client", choices=NFS_CLIENTS, default=DEFAULT.nfs_client,
                    help="how nodes mount nfsha:/ha: the kernel's NFS client, or nfs4fuse (auto: kernel if it has NFS)")
-    p.add_argument("--port", type=int, default=DEFAULT.local_port,
-                   help=f"publish the cluster URL on 127.0.0.1:PORT (default {DEFAULT.local_port}; 0 = any free port)")
-    p.add_argument("--subnet", default=DEFAULT.lan_subnet, help="the LAN (docker uses its lower half)")
-    p.add_argument("--vip", default=DEFAULT.vip, help="the cluster address, in the upper half of the LAN")
-    p.add_argument("--serial-subnet", default=DEFAULT.serial_subnet, help="the network that carries the serial cable")
+    p.add_argument("--port", type=int, default=None,
+                   help="publish the cluster URL on 127.0.0.1:PORT (default: the first free port of LAB_PORT_POOL, "
+                        f"{DEFAULT_PORT_POOL}; 0 = any free port)")
+    p.add_argument("--subnet", default=None, help="the LAN, a /24 (docker uses its lower half; default: the first "
+                                                  "free pair of /24s in LAB_SUBNET_POOL)")
+    p.add_argument("--vip", default=None, help="the cluster address, in the upper half of the LAN (default: .200)")
+    p.add_argument("--serial-subnet", default=None, help="the network that carries the serial cable (default: "
+                                                         "the /24 after the LAN's pair in the pool)")
     for timer in TIMERS:
         p.add_argument(f"--{timer}", type=float, metavar="SECONDS", help=f"override the profile's {timer}")
     p.add_argument("--auth", choices=AUTH_METHODS, default=DEFAULT.auth, help="authkeys method")
@@ -42,8 +46,19 @@ def stage_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> Non
                         "; ".join(f"{s.id}: {s.title}" for s in STAGES))
 
 
+ADDRESS_OPTIONS = {"lan_subnet": "subnet", "vip": "vip", "serial_subnet": "serial_subnet", "local_port": "port"}
+
+
+def auto_fields(a: argparse.Namespace) -> frozenset[str]:
+    """The addresses the options leave to the lab to pick (`lab up` allocates them)."""
+    return frozenset(f for f, opt in ADDRESS_OPTIONS.items() if getattr(a, opt) is None)
+
+
 def config_from(a: argparse.Namespace) -> LabConfig:
-    """The LabConfig the options describe, validated and with its NFS client decided."""
-    return LabConfig(name=a.name, timing=a.timing, nfs_client=a.nfs_client, local_port=a.port,
-                     lan_subnet=a.subnet, vip=a.vip, serial_subnet=a.serial_subnet, auth=a.auth,
+    """The LabConfig the options describe, validated and with its NFS client decided; an
+    address not given is the default (which `lab up` replaces with a free one)."""
+    given = {f: getattr(a, opt) for f, opt in ADDRESS_OPTIONS.items() if getattr(a, opt) is not None}
+    if "lan_subnet" in given and "vip" not in given:  # the VIP follows a LAN that was given
+        given["vip"] = default_vip(given["lan_subnet"])
+    return LabConfig(name=a.name, timing=a.timing, nfs_client=a.nfs_client, **given, auth=a.auth,
                      auto_failback=a.auto_failback, stage=a.stage, **{t: getattr(a, t) for t in TIMERS}).resolved()

@@ -52,15 +52,17 @@ def check_step(lab: LabHandle, step: Step, patient: bool = True) -> StepResult:
     return StepResult(step, outcomes)
 
 
-def check_course(lab: LabHandle, ids: list[str] | None = None) -> tuple[list[StepResult], Step | None]:
+def check_course(lab: LabHandle, ids: list[str] | None = None,
+                 patient: bool = True) -> tuple[list[StepResult], Step | None]:
     """The named steps' results; without names, every step up to the first that fails.
-    Returns the results and the step to do next (None when all are done)."""
+    Returns the results and the step to do next (None when all are done). patient=False
+    looks once, without retry windows (an overview of many labs)."""
     if ids:
-        results = [check_step(lab, s) for s in find_steps(ids)]
+        results = [check_step(lab, s, patient) for s in find_steps(ids)]
         return results, next((r.step for r in results if not r.ok), None)
     results = []
     for step in STEPS:
-        result = check_step(lab, step)
+        result = check_step(lab, step, patient)
         results.append(result)
         if not result.ok:
             return results, step

@@ -44,3 +44,6 @@ def test_status_names_split_brain_dead_apache_missing_mount_and_a_silent_url():
     assert "ha1 holds the VIP but /ha is not mounted" in problems({"ha1": {**ALL, "mounted": False}, "ha2": NONE},
                                                                   "ha1")
     assert problems({"ha1": NONE, "ha2": NONE}, None) == ["no node holds the VIP: the cluster URL is down"]
+    # at an early workshop stage heartbeat has not been started: no VIP is expected yet
+    unstarted = {**NONE, "heartbeat": False}
+    assert problems({"ha1": unstarted, "ha2": unstarted}, None) == []
