@@ -6,6 +6,7 @@ one, several or all of them."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from typing import Callable
 
 import docker
@@ -13,7 +14,7 @@ import docker.errors
 from tqdm import tqdm
 
 from . import inventory, provision
-from .engine.handle import LabHandle
+from .engine.handle import LabHandle, docker_client
 from .errors import ConfigError, LabError
 from .model.allocate import AUTO_FIELDS
 from .model.config import LabConfig
@@ -28,8 +29,44 @@ def member_names(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{i:02d}" for i in range(1, count + 1)]
 
 
-def members(client: docker.DockerClient, klass: str) -> list[LabConfig]:
-    return [c for c in inventory.labs(client) if c.classroom == klass]
+@dataclass(frozen=True)
+class Engine:
+    name: str  # the docker context, or "default" (DOCKER_HOST)
+    client: docker.DockerClient = field(compare=False)
+    daemon: str = ""  # the engine's own ID: two contexts may reach the same engine
+
+
+@dataclass(frozen=True)
+class Member:
+    engine: Engine
+    cfg: LabConfig
+
+    def handle(self, say: Callable[[str], None] = lambda msg: None) -> LabHandle:
+        return LabHandle(self.cfg, self.engine.client, say)
+
+
+def engines(contexts: list[str] | None) -> list[Engine]:
+    """The engines a class runs on: the named docker contexts, or the default engine."""
+    if not contexts:
+        contexts = ["default"]
+    if len(set(contexts)) != len(contexts):
+        raise ConfigError(f"--engines {','.join(contexts)}: a context is named twice")
+    clients = [docker_client(None if c == "default" else c) for c in contexts]
+    return [Engine(c, cl, cl.info().get("ID", c)) for c, cl in zip(contexts, clients)]
+
+
+def members(where: list[Engine], klass: str) -> list[Member]:
+    """The class's labs on the engines. Where two contexts reach one engine, a lab is seen
+    through both: it is the member of the engine the class put it on."""
+    found: dict[tuple[str, str], Member] = {}
+    for e in where:
+        for c in inventory.labs(e.client):
+            if c.classroom != klass:
+                continue
+            key = (e.daemon, c.name)
+            if key not in found or c.engine == e.name:
+                found[key] = Member(e, c)
+    return sorted(found.values(), key=lambda m: m.cfg.name)
 
 
 def _quiet(msg: str) -> None:  # a class's labs start in parallel: their step by step chatter is not shown
@@ -38,6 +75,10 @@ def _quiet(msg: str) -> None:  # a class's labs start in parallel: their step by
 
 def _bar(total: int, what: str) -> tqdm:
     return tqdm(total=total, desc=what, unit="lab", dynamic_ncols=True)
+
+
+def _name(item: object) -> str:
+    return item.cfg.name if isinstance(item, Member) else str(item)
 
 
 def _parallel(items: list, work: Callable, what: str, workers: int) -> tuple[list, list[tuple[object, str]]]:
@@ -51,43 +92,60 @@ def _parallel(items: list, work: Callable, what: str, workers: int) -> tuple[lis
                 done.append(fut.result())
             except (LabError, docker.errors.DockerException) as exc:
                 failed.append((futures[fut], str(exc).splitlines()[0]))
-                bar.write(f"{futures[fut]}: {str(exc).splitlines()[0]}")
+                bar.write(f"{_name(futures[fut])}: {str(exc).splitlines()[0]}")
             bar.update(1)
     return done, failed
 
 
-def up(client: docker.DockerClient, base: LabConfig, prefix: str, count: int,
-       workers: int = DEFAULT_WORKERS) -> tuple[list[LabHandle], list[tuple[object, str]]]:
+def up(where: list[Engine], base: LabConfig, prefix: str, count: int,
+       workers: int = DEFAULT_WORKERS) -> tuple[list[Member], list[tuple[object, str]]]:
     """Start the class: `count` labs named <prefix>01.., each a copy of `base` with its own
-    addresses from the pool. Names already in use are refused before anything starts."""
+    addresses from its engine's pool, dealt round the engines (each lab wholly on one, so
+    its networks stay local). Names already in use are refused before anything starts."""
     names = member_names(prefix, count)
-    taken = {c.name for c in inventory.labs(client)} & set(names)
+    taken = {c.name for e in where for c in inventory.labs(e.client)} & set(names)
     if taken:
         raise ConfigError(f"lab name(s) in use: {', '.join(sorted(taken))}; `lab class down --class {prefix}` "
                           "first, or pick another --prefix")
-    cfgs = [base.with_(name=n, classroom=prefix).validate() for n in names]
-    return _parallel(cfgs, lambda c: provision.up(c, client, _quiet, allocate=frozenset(AUTO_FIELDS)),
-                     f"starting class {prefix!r}", workers)
+    planned = []
+    for i, n in enumerate(names):
+        engine = where[i % len(where)]
+        planned.append(Member(engine, base.with_(name=n, classroom=prefix, engine=engine.name).validate()))
+
+    def start(m: Member) -> Member:
+        provision.up(m.cfg, m.engine.client, _quiet, allocate=frozenset(AUTO_FIELDS))
+        return Member(m.engine, LabHandle.attach(m.cfg.name, m.engine.client).cfg)
+
+    return _parallel(planned, start, f"starting class {prefix!r}", workers)
 
 
-def select(client: docker.DockerClient, klass: str, names: list[str]) -> list[LabConfig]:
+def select(where: list[Engine], klass: str, names: list[str]) -> list[Member]:
     """The class's labs, or the named ones among them; an unknown name is refused."""
-    found = members(client, klass)
+    found = members(where, klass)
     if not found:
         raise ConfigError(f"no class {klass!r} on this engine (start one with `lab class up --prefix {klass}`)")
     if not names:
         return found
-    by_name = {c.name: c for c in found}
+    by_name = {m.cfg.name: m for m in found}
     unknown = [n for n in names if n not in by_name]
     if unknown:
         raise ConfigError(f"not labs of class {klass!r}: {', '.join(unknown)} (its labs: {', '.join(by_name)})")
     return [by_name[n] for n in names]
 
 
-def reset(client: docker.DockerClient, cfgs: list[LabConfig], stage: str | None,
+def reset(chosen: list[Member], stage: str | None,
           workers: int = DEFAULT_WORKERS) -> tuple[list[LabHandle], list[tuple[object, str]]]:
-    return _parallel(cfgs, lambda c: provision.reset(LabHandle(c, client, _quiet), stage), "resetting", workers)
+    return _parallel(chosen, lambda m: provision.reset(m.handle(), stage), "resetting", workers)
 
 
-def down(client: docker.DockerClient, cfgs: list[LabConfig]) -> int:
-    return sum(provision.remove_lab(client, c.name, None) for c in cfgs)
+def down(chosen: list[Member]) -> int:
+    return sum(provision.remove_lab(m.engine.client, m.cfg.name, None) for m in chosen)
+
+
+def rows(chosen: list[Member], progress: bool = True) -> list[dict]:
+    """inventory rows of the chosen labs, in parallel, each saying its engine."""
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
+        out = list(pool.map(lambda m: inventory.row(m.handle(), progress), chosen))
+    for m, r in zip(chosen, out):
+        r["engine"] = m.engine.name
+    return out

@@ -5,11 +5,9 @@ and reloads itself every few seconds; /api/class gives the same rows as JSON."""
 
 from __future__ import annotations
 
-import docker
 from flask import Flask, jsonify, render_template_string
 
-from . import classroom, inventory
-from .engine.handle import LabHandle
+from . import classroom
 from .faults import active_faults
 from .workshop.steps import STEPS
 
@@ -31,11 +29,11 @@ PAGE = """<!doctype html>
 <p>Refreshed every {{ refresh }} s. Steps: {% for s in steps %}<b>{{ loop.index }}</b> {{ s }}{% if not loop.last %}, {% endif %}{% endfor %}.</p>
 <table id="class">
 <tr><th>lab</th><th>stage</th>{% for s in steps %}<th title="{{ s }}">{{ loop.index }}</th>{% endfor %}
-<th>checks</th><th>next</th><th>serves</th><th>faults</th><th>problems</th><th>browser</th></tr>
+<th>checks</th><th>next</th><th>serves</th><th>faults</th><th>problems</th><th>browser</th><th>engine</th></tr>
 {% for r in rows %}
 <tr class="lab" id="lab-{{ r.name }}" data-steps-done="{{ r.steps_done }}" data-checks-passed="{{ r.passed }}">
 <td>{{ r.name }}</td><td>{{ r.stage }}</td>
-{% if r.error %}<td colspan="{{ steps|length + 7 }}" class="problem">{{ r.error }}</td>
+{% if r.error %}<td colspan="{{ steps|length + 6 }}" class="problem">{{ r.error }}</td>
 {% else %}
 {% for s in steps %}<td class="{{ 'ok' if loop.index0 < r.steps_done else ('todo' if loop.index0 == r.steps_done else 'later') }}">{{ 'ok' if loop.index0 < r.steps_done else '' }}</td>{% endfor %}
 <td>{{ r.passed }} passed, {{ r.failed }} failed</td>
@@ -44,6 +42,7 @@ PAGE = """<!doctype html>
 <td class="{{ 'problem' if r.problems else '' }}">{{ r.problems|join('; ') or '-' }}</td>
 <td><a href="{{ r.local_url }}hostname.html">{{ r.local_url }}</a></td>
 {% endif %}
+<td>{{ r.engine }}</td>
 </tr>
 {% endfor %}
 </table>
@@ -51,31 +50,29 @@ PAGE = """<!doctype html>
 """
 
 
-def class_rows(client: docker.DockerClient, klass: str) -> list[dict]:
-    out = []
-    for cfg in classroom.members(client, klass):
-        lab = LabHandle(cfg, client, lambda msg: None)
-        r = inventory.row(lab)
+def class_rows(where: list[classroom.Engine], klass: str) -> list[dict]:
+    chosen = classroom.members(where, klass)
+    out = classroom.rows(chosen)
+    for m, r in zip(chosen, out):
         if "error" not in r:
             r["passed"] = sum(r["checks"].values())
             r["failed"] = len(r["checks"]) - r["passed"]
-            r["faults"] = active_faults(lab)
+            r["faults"] = active_faults(m.handle())
         else:
             r.update(steps_done=0, passed=0, failed=0, faults=[])
-        out.append(r)
     return out
 
 
-def app(client: docker.DockerClient, klass: str) -> Flask:
+def app(where: list[classroom.Engine], klass: str) -> Flask:
     web = Flask("heartbeat-lab-dashboard")
 
     @web.get("/")
     def page() -> str:
-        return render_template_string(PAGE, klass=klass, rows=class_rows(client, klass),
+        return render_template_string(PAGE, klass=klass, rows=class_rows(where, klass),
                                       steps=[s.id for s in STEPS], refresh=REFRESH_S)
 
     @web.get("/api/class")
     def api():  # noqa: ANN202
-        return jsonify(class_rows(client, klass))
+        return jsonify(class_rows(where, klass))
 
     return web

@@ -11,6 +11,7 @@ from typing import Callable
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk needs a registry; we clean up by label
 
 import docker  # noqa: E402
+from docker.context import ContextAPI  # noqa: E402
 import docker.errors  # noqa: E402
 from docker.models.containers import Container  # noqa: E402
 
@@ -29,16 +30,30 @@ def say_stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def docker_client() -> docker.DockerClient:
+def docker_client(context: str | None = None) -> docker.DockerClient:
+    """The engine of DOCKER_HOST (or the default socket); or of the named docker context
+    (`docker context create NAME --docker host=ssh://user@host`), for a class spread over
+    several engines."""
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
-        client = docker.from_env()
+        if context is None:
+            client = docker.from_env()
+        else:
+            ctx = ContextAPI.get_context(context)
+            if ctx is None:
+                raise LabError(f"no docker context {context!r} (see `docker context ls`; create one with "
+                               f"`docker context create {context} --docker host=ssh://user@host`)")
+            where = ctx.Host
+            client = docker.DockerClient(base_url=ctx.Host, use_ssh_client=ctx.Host.startswith("ssh://"))
         client.ping()
         return client
+    except LabError:
+        raise
     except Exception as exc:  # DockerException, requests errors, FileNotFoundError ...
         raise LabError(
-            f"Docker is unreachable: expected a running Docker engine at "
-            f"{os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}, got: {exc}. "
-            "Start the Docker daemon (or set DOCKER_HOST) and try again."
+            f"Docker is unreachable: expected a running Docker engine at {where}"
+            f"{f' (context {context})' if context else ''}, got: {exc}. "
+            "Start the Docker daemon (or set DOCKER_HOST, or fix the context) and try again."
         ) from None
 
 

@@ -79,6 +79,7 @@ class LabConfig:
     local_port: int = 8080  # the cluster URL on the host's 127.0.0.1; 0 picks a free port
     stage: str = "failover"  # the workshop stage the lab starts (and resets) at: lab/workshop/stages.py
     classroom: str = ""  # the class the lab belongs to (`lab class`), if any
+    engine: str = ""  # the docker context a class put the lab on ("default": DOCKER_HOST's engine)
     # heartbeat's timers, each overriding the timing profile's value when set (seconds)
     keepalive: float | None = None
     deadtime: float | None = None

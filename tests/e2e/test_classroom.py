@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,10 +15,12 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from docker.context import ContextAPI
 from werkzeug.serving import make_server
 
 from conftest import TEST_LAB
-from lab import dashboard
+from lab import classroom, dashboard
 from lab.engine.handle import LabHandle
 from lab.provision import remove_lab
 
@@ -79,21 +82,37 @@ def test_two_labs_started_at_the_same_moment_get_their_own_addresses_and_lab_ls_
 
 
 CLASS = f"{TEST_LAB}-c"  # its labs: hatest-c01, hatest-c02
+ENGINES = (f"{TEST_LAB}-e1", f"{TEST_LAB}-e2")  # two docker contexts, both reaching this machine's engine
 
 
-def test_a_class_starts_is_listed_with_its_progress_resets_and_goes_down_leaving_nothing(docker, lab):  # noqa: ANN001
+@pytest.fixture
+def contexts():  # noqa: ANN201
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    for name in ENGINES:
+        with contextlib.suppress(Exception):
+            ContextAPI.remove_context(name)
+        ContextAPI.create_context(name, host=host)
+    yield ",".join(ENGINES)
+    for name in ENGINES:
+        with contextlib.suppress(Exception):
+            ContextAPI.remove_context(name)
+
+
+def test_a_class_over_two_engines_is_listed_with_its_progress_resets_and_goes_down_leaving_nothing(
+        docker, lab, contexts):  # noqa: ANN001
     try:
-        res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial")
+        res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial", "--engines", contexts)
         assert res.returncode == 0, res.stderr[-2000:]
         names = [f"{CLASS}01", f"{CLASS}02"]
         assert all(n in res.stdout for n in names) and "127.0.0.1:" in res.stdout
-        status = json.loads(lab_cli("class", "status", "--class", CLASS, "--json").stdout)
+        status = json.loads(lab_cli("class", "status", "--class", CLASS, "--json", "--engines", contexts).stdout)
         assert [r["name"] for r in status] == names
+        assert [r["engine"] for r in status] == list(ENGINES)  # dealt round the engines
         assert all(r["steps_done"] == 1 and r["next"] == "nfs-export" for r in status), status
         assert len({r["local_url"] for r in status}) == 2
 
         # the instructor's dashboard, in a real browser: every lab with its progress
-        with serving(dashboard.app(docker, CLASS)) as url:
+        with serving(dashboard.app(classroom.engines(list(ENGINES)), CLASS)) as url:
             page = browser_dom(url)
             for name in names:
                 row = re.search(rf'<tr class="lab" id="lab-{name}" data-steps-done="(\d+)"', page)
@@ -109,12 +128,12 @@ def test_a_class_starts_is_listed_with_its_progress_resets_and_goes_down_leaving
             assert re.search(rf'id="lab-{names[1]}" data-steps-done="1"', page)
         table = lab_cli("class", "status", "--class", CLASS).stdout
         assert f"{names[0]}" in table and "fstab" in table.splitlines()[1], table
-        res = lab_cli("class", "reset", names[0], "--class", CLASS)
+        res = lab_cli("class", "reset", names[0], "--class", CLASS, "--engines", contexts)
         assert res.returncode == 0, res.stderr[-2000:]
         status = json.loads(lab_cli("class", "status", "--class", CLASS, "--json").stdout)
         assert status[0]["next"] == "nfs-export" and status[0]["local_url"] == f"http://127.0.0.1:{first.cfg.local_port}/"
 
-        res = lab_cli("class", "down", "--class", CLASS)
+        res = lab_cli("class", "down", "--class", CLASS, "--engines", contexts)
         assert res.returncode == 0 and "removed 2 lab(s)" in res.stdout
         assert docker.containers.list(all=True, filters={"label": f"io.heartbeat-lab.lab={names[0]}"}) == []
         assert lab_cli("class", "status", "--class", CLASS).returncode == 2  # no such class any more
