@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images browser lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images browser bench-class lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,9 @@ test: images browser ## every test: unit, then end to end against a real cluster
 
 bench: images ## benchmark: outages, outage vs deadtime, lab-up warm and cold, memory (about 20 min)
 	$(BIN)/python bench/run.py --cold $(BENCH_ARGS)
+
+bench-class: images ## classroom load: COUNT labs (default 24), every master killed at once (bench/CLASS.md)
+	$(BIN)/python bench/class_load.py $(if $(COUNT),--count $(COUNT),)
 
 clean-images: $(STAMP) ## remove the lab's images (the next build starts cold)
 	$(LAB) images --remove
