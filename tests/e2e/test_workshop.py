@@ -12,8 +12,10 @@ import pytest
 
 from lab import heartbeat
 from lab.engine.handle import LabHandle
+from lab.model.contract import HA_LOG
 from lab.observe.state import wait_serving
 from lab.recovery import heal
+from lab.waiting import wait_until
 from lab.workshop.checks import evaluate
 from lab.workshop.steps import STEPS
 
@@ -115,7 +117,13 @@ def test_heartbeat_started_on_the_backup_first_is_caught_and_lab_solve_puts_it_r
     for node in (cfg.backup, cfg.master):
         heartbeat.stop_heartbeat(finished, node)
     heartbeat.start_heartbeat(finished, cfg.backup)  # the mistake: the backup first
-    wait_serving(finished, cfg.backup, timeout=cfg.start_wait)  # alone, it takes the resources after initdead
+
+    def declared_dead() -> tuple[bool, str]:  # alone, after initdead, it declares the master dead
+        log = finished.read_file(cfg.backup, HA_LOG).decode(errors="replace")
+        run = log[log.rfind("Configuration validated. Starting heartbeat"):]
+        return f"node {cfg.master}: is dead" in run, run.strip().splitlines()[-1:]
+
+    wait_until(f"{cfg.backup}, started alone, to declare {cfg.master} dead", declared_dead, timeout=cfg.start_wait)
     heartbeat.start_heartbeat(finished, cfg.master)
     outcome = check(finished, "master-started-first")
     assert not outcome.ok and "dead" in outcome.seen, outcome.seen
