@@ -112,9 +112,8 @@ def up(where: list[Engine], base: LabConfig, prefix: str, count: int,
         engine = where[i % len(where)]
         planned.append(Member(engine, base.with_(name=n, classroom=prefix, engine=engine.name).validate()))
 
-    def start(m: Member) -> Member:
-        provision.up(m.cfg, m.engine.client, _quiet, allocate=frozenset(AUTO_FIELDS))
-        return Member(m.engine, LabHandle.attach(m.cfg.name, m.engine.client).cfg)
+    def start(m: Member) -> Member:  # the member with the addresses it was given
+        return Member(m.engine, provision.up(m.cfg, m.engine.client, _quiet, allocate=frozenset(AUTO_FIELDS)).cfg)
 
     return _parallel(planned, start, f"starting class {prefix!r}", workers)
 
@@ -144,8 +143,7 @@ def down(chosen: list[Member]) -> int:
 
 def rows(chosen: list[Member], progress: bool = True) -> list[dict]:
     """inventory rows of the chosen labs, in parallel, each saying its engine."""
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(chosen)))) as pool:
-        out = list(pool.map(lambda m: inventory.row(m.handle(), progress), chosen))
+    out = inventory.rows_of([m.handle() for m in chosen], progress)
     for m, r in zip(chosen, out):
         r["engine"] = m.engine.name
     return out

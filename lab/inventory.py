@@ -42,7 +42,11 @@ def row(lab: LabHandle, progress: bool = True) -> dict:
     return out
 
 
-def rows(client: docker.DockerClient, say: Say, progress: bool = True, workers: int = 8) -> list[dict]:
-    handles = [LabHandle(cfg, client, say) for cfg in labs(client)]
+def rows_of(handles: list[LabHandle], progress: bool = True, workers: int = 8) -> list[dict]:
+    """row() of each lab, several at a time."""
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(handles)))) as pool:
         return list(pool.map(lambda h: row(h, progress), handles))
+
+
+def rows(client: docker.DockerClient, say: Say, progress: bool = True) -> list[dict]:
+    return rows_of([LabHandle(cfg, client, say) for cfg in labs(client)], progress)

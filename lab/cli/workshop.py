@@ -106,10 +106,7 @@ def cmd_exercise(a: argparse.Namespace) -> int:
 
 
 def cmd_reset(a: argparse.Namespace) -> int:
-    lab = LabHandle.attach(a.name)
-    if a.stage:
-        find_stage(a.stage)
-    lab = provision.reset(lab, a.stage)
+    lab = provision.reset(LabHandle.attach(a.name), a.stage)  # argparse and reset check the stage
     first = find_stage(lab.cfg.stage).first_step
     print(f"lab {lab.cfg.name!r} is back at the stage {lab.cfg.stage!r}; `lab guide {first}` says what to do")
     return 0
