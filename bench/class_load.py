@@ -27,7 +27,8 @@ from lab.engine import images  # noqa: E402
 from lab.engine.handle import docker_client  # noqa: E402
 from lab.engine.labels import lab_filter  # noqa: E402
 from lab.model.config import TAKEOVER_BUDGET, LabConfig  # noqa: E402
-from lab.observe.probe import Probe  # noqa: E402
+from lab.observe.probe import Probe, outage_window  # noqa: E402
+from lab.observe.timeline import LogWatcher  # noqa: E402
 from lab.observe.state import wait_serving  # noqa: E402
 from lab.waiting import wait_until  # noqa: E402
 
@@ -62,6 +63,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--count", type=int, default=int(os.environ.get("COUNT", GOALS["labs"])))
     ap.add_argument("--parallel", type=int, default=classroom.DEFAULT_WORKERS)
+    ap.add_argument("--rounds", default=os.environ.get("ROUNDS", "1,2,4,8,12,16"),
+                    help="how many masters die together in each round (the whole class is the last round)")
     a = ap.parse_args()
     client = docker_client()
     images.ensure_images(client, say)
@@ -83,44 +86,25 @@ def main() -> int:
         result["memory_mb_per_lab"] = sorted(memory_mb(client, lab.cfg.name) for lab in labs)
         result["loadavg_before_kill"] = os.getloadavg()
 
-        probes = [Probe(lab, hz=10) for lab in labs]
-        for p in probes:
-            p.__enter__()
-        try:
-            for p in probes:
-                wait_until(f"the probe of {p.lab.cfg.name}", lambda p=p: (any(s.ok for s in p.samples), "none"), 30)
-            say("killing every master at once ...")
-            kill_at = time.monotonic()
-            barrier = threading.Barrier(len(labs))
-
-            def kill(lab) -> None:  # noqa: ANN001
-                barrier.wait()
-                faults.inject(lab, "kill", lab.cfg.master)
-
-            with ThreadPoolExecutor(max_workers=len(labs)) as pool:
-                list(pool.map(kill, labs))
-            bound = times.deadtime + TAKEOVER_BUDGET
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                served = list(pool.map(lambda lab: _served(lab, 3 * bound), labs))
-            outages = [p.outage(kill_at) for p in probes]
-        finally:
-            for p in probes:
-                p.__exit__()
-        result["outages_s"] = {lab.cfg.name: o for lab, o in zip(labs, outages)}
-        result["served_by_backup"] = {lab.cfg.name: ok for lab, ok in zip(labs, served)}
+        bound = times.deadtime + TAKEOVER_BUDGET
         result["outage_bound_s"] = bound
-        ok_outages = [o for o in outages if o is not None]
-        result["outage_stats_s"] = ({"min": min(ok_outages), "median": statistics.median(ok_outages),
-                                     "max": max(ok_outages)} if ok_outages else None)
-        result["within_bound"] = all(o is not None and o <= bound for o in outages) and all(served)
-        say(f"outages: {result['outage_stats_s']} (bound {bound} s); all within: {result['within_bound']}")
-
-        say("healing every lab ...")
-        t1 = time.monotonic()
-        with ThreadPoolExecutor(max_workers=a.parallel) as pool:
-            healed = list(pool.map(lambda lab: _healed(lab), labs))
-        result["heal_s"] = round(time.monotonic() - t1, 1)
-        result["healed"] = all(healed)
+        result["rounds"] = []
+        for k in rounds(a.rounds, len(labs)):
+            say(f"round: killing the master of {k} of the {len(labs)} labs at once ...")
+            rnd = kill_round(labs[:k], bound)
+            result["rounds"].append(rnd)
+            say(f"  outages {rnd['outage_stats_s']} (bound {bound} s), all within: {rnd['within_bound']}; "
+                f"median phases {rnd['phases_median_s']}; healed in {rnd['heal_s']} s: {rnd['healed']}")
+        whole = result["rounds"][-1] if result["rounds"] else {}
+        result["outages_s"] = whole.get("outages_s", {})
+        result["within_bound"] = whole.get("within_bound", False)
+        result["healed"] = all(r["healed"] for r in result["rounds"])
+        met = 0
+        for r in result["rounds"]:  # the largest k with every round up to it within the bound
+            if not r["within_bound"]:
+                break
+            met = r["killed"]
+        result["largest_simultaneous_within_bound"] = met
     finally:
         say("taking the class down ...")
         classroom.down(classroom.members(where, PREFIX))
@@ -129,6 +113,86 @@ def main() -> int:
     ok = (not result.get("failed_to_start") and result.get("within_bound") and result.get("healed")
           and not result["leftovers"])
     return 0 if ok else 1
+
+
+def rounds(spec: str, count: int) -> list[int]:
+    """The numbers of labs whose masters die together, one round each, the whole class last."""
+    ks = sorted({min(int(x), count) for x in spec.split(",") if x.strip()} | {count})
+    return [k for k in ks if k > 0]
+
+
+def kill_round(labs: list, bound: float) -> dict:
+    """Kill the master of every lab given at the same instant (a barrier of threads, one per
+    lab), with a probe in each lab's ha3 and each node's log watched; then heal them all.
+    Per lab: the outage and where it went (heartbeat's events on the backup, from kill)."""
+    probes = [Probe(lab, hz=10) for lab in labs]
+    watchers = [LogWatcher(lab) for lab in labs]
+    kill_s: list[float] = [0.0] * len(labs)
+    for p, w in zip(probes, watchers):
+        p.__enter__()
+        w.__enter__()
+    try:
+        for p in probes:
+            wait_until(f"the probe of {p.lab.cfg.name}", lambda p=p: (any(s.ok for s in p.samples), "none"), 30)
+        load = os.getloadavg()
+        barrier = threading.Barrier(len(labs))
+
+        def kill(i: int) -> float:
+            barrier.wait()
+            t = time.monotonic()
+            faults.inject(labs[i], "kill", labs[i].cfg.master)
+            kill_s[i] = time.monotonic() - t
+            return t
+
+        with ThreadPoolExecutor(max_workers=len(labs)) as pool:
+            kill_at = min(pool.map(kill, range(len(labs))))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            served = list(pool.map(lambda lab: _served(lab, 6 * bound), labs))
+        for p in probes:  # the probe's own next answer, not only wait_serving's
+            wait_until(f"the probe of {p.lab.cfg.name} to see the service back",
+                       lambda p=p: (p.outage(kill_at) is not None, "not back"), 6 * bound)
+    finally:
+        for p, w in zip(probes, watchers):
+            p.__exit__()
+            w.__exit__()
+    outages, phase_rows = {}, []
+    for lab, p, w in zip(labs, probes, watchers):
+        window = outage_window(p.samples, kill_at)
+        outages[lab.cfg.name] = None if window is None else round(window[1] - window[0], 3)
+        phase_rows.append(phases(w.sorted_events(), lab.cfg.backup, kill_at, window))
+    ok = [o for o in outages.values() if o is not None]
+    t1 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=classroom.DEFAULT_WORKERS) as pool:
+        healed = list(pool.map(_healed, labs))
+    return {
+        "killed": len(labs), "loadavg_before": load, "outages_s": outages,
+        "outage_stats_s": {"min": min(ok), "median": statistics.median(ok), "max": max(ok)} if ok else None,
+        "within_bound": len(ok) == len(labs) and max(ok) <= bound and all(served),
+        "kill_call_s": {"median": round(statistics.median(kill_s), 3), "max": round(max(kill_s), 3)},
+        "phases_s": phase_rows,
+        "phases_median_s": {k: round(statistics.median(r[k] for r in phase_rows if k in r), 2)
+                            for k in PHASES if any(k in r for r in phase_rows)},
+        "heal_s": round(time.monotonic() - t1, 1), "healed": all(healed),
+    }
+
+
+# What a takeover is made of, in the order it happens (seconds from the kill).
+PHASES = ("declared dead", "acquiring", "IPaddr2 start", "Filesystem start", "apache2 start", "first answer")
+
+
+def phases(events: list, backup: str, kill_at: float, window: tuple[float, float] | None) -> dict:
+    """When each phase of the backup's takeover began, in seconds after the kill."""
+    out: dict[str, float] = {}
+    for e in events:
+        if e.node != backup or e.t < kill_at:
+            continue
+        name = "declared dead" if e.kind == "dead" and e.text.endswith("declared dead") else \
+            "acquiring" if e.kind == "acquire" else e.text if e.kind == "resource" else None
+        if name in PHASES and name not in out:
+            out[name] = round(e.t - kill_at, 3)
+    if window is not None:
+        out["first answer"] = round(window[1] - kill_at, 3)
+    return out
 
 
 def _served(lab, timeout: float) -> bool:  # noqa: ANN001
@@ -153,7 +217,10 @@ def write(result: dict) -> None:
     out = ROOT / "bench"
     (out / "class_results.json").write_text(json.dumps(result, indent=2) + "\n")
     mem = result.get("memory_mb_per_lab") or [0]
-    outages = [o for o in (result.get("outages_s") or {}).values() if o is not None]
+    rnds = result.get("rounds") or []
+    whole = rnds[-1] if rnds else {}
+    st = whole.get("outage_stats_s")
+    bound = result.get("outage_bound_s")
     lines = [
         "# Classroom load benchmark", "",
         "<!-- written by bench/class_load.py (`make bench-class`); do not edit by hand -->", "",
@@ -163,30 +230,47 @@ def write(result: dict) -> None:
         f"({len(result.get('failed_to_start') or [])} failed to start) | {GOALS['labs']} |",
         f"| `lab class up` ({result['parallel']} at a time, images built) | {result.get('class_up_s')} s | "
         f"at most {GOALS['class_up_s']:.0f} s |",
-        "| masters killed at once: outage per lab, min / median / max | "
-        + (f"{min(outages):.2f} / {statistics.median(outages):.2f} / {max(outages):.2f} s" if outages else "-")
-        + f" | each at most deadtime + 2 s = {result.get('outage_bound_s')} s |",
+        "| every master killed at once: outage per lab, min / median / max | "
+        + (f"{st['min']:.2f} / {st['median']:.2f} / {st['max']:.2f} s" if st else "-")
+        + f" | each at most deadtime + 2 s = {bound} s |",
         f"| every lab served by its backup within the bound | {result.get('within_bound')} | yes |",
-        f"| every lab healed afterwards | {result.get('healed')} ({result.get('heal_s')} s) | yes |",
+        f"| most masters killed at once with every lab within the bound | "
+        f"{result.get('largest_simultaneous_within_bound')} of {result['labs']} | {result['labs']} |",
+        f"| every lab healed after every round | {result.get('healed')} | yes |",
         f"| memory per lab, median / max | {statistics.median(mem):.0f} / {max(mem):.0f} MB | at most "
         f"{GOALS['memory_mb_per_lab']:.0f} MB |",
-        f"| load average before the kill (1, 5, 15 min) | {', '.join(f'{x:.1f}' for x in result.get('loadavg_before_kill') or [])} | |",
+        f"| load average with the class idle (1, 5, 15 min) | "
+        f"{', '.join(f'{x:.1f}' for x in result.get('loadavg_before_kill') or [])} | |",
         f"| left behind after `lab class down` | {len(result['leftovers'])} objects | none |",
-        "", "![outage per lab](class_outages.png)", "",
+        "", "## Masters killed together, with the whole class running", "",
+        "Each round kills the master of k labs at the same instant while all the class runs, then heals "
+        "them. The phases are medians over the round's labs, in seconds after the kill, read from the "
+        "backup's log (rsyslog's microsecond stamps) and the probe in each lab's ha3.", "",
+        "| killed at once | outage min / median / max (s) | within bound | `docker kill` call, median / max (s) | "
+        + " | ".join(PHASES) + " | heal (s) |",
+        "| --- " * (5 + len(PHASES)) + "|",
     ]
+    for r in rnds:
+        o, ph = r["outage_stats_s"], r["phases_median_s"]
+        lines.append(
+            f"| {r['killed']} | " + (f"{o['min']:.2f} / {o['median']:.2f} / {o['max']:.2f}" if o else "-")
+            + f" | {'yes' if r['within_bound'] else 'no'} | {r['kill_call_s']['median']} / {r['kill_call_s']['max']} | "
+            + " | ".join(f"{ph[k]:.2f}" if k in ph else "-" for k in PHASES) + f" | {r['heal_s']} |")
+    lines += ["", "![outage per lab against masters killed at once](class_outages.png)", ""]
     (out / "CLASS.md").write_text("\n".join(lines))
-    if outages:
+    if rnds:
         import matplotlib  # noqa: PLC0415 (plotting is the benchmark's last step)
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        names = sorted(result["outages_s"])
-        ax.bar(range(len(names)), [result["outages_s"][n] or 0 for n in names], color="#4a7")
-        ax.axhline(result["outage_bound_s"], color="#c33", linestyle="--", label="deadtime + 2 s")
-        ax.set_xticks(range(len(names)), [n.removeprefix(PREFIX) for n in names], fontsize=7)
-        ax.set_xlabel("lab")
-        ax.set_ylabel("outage (s)")
-        ax.set_title(f"{result['labs']} labs, every master killed at once")
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+        for r in rnds:
+            ys = [o for o in r["outages_s"].values() if o is not None]
+            ax.scatter([r["killed"]] * len(ys), ys, s=14, color="#4a7", alpha=0.7)
+            ax.plot([r["killed"]], [r["phases_median_s"].get("declared dead", float("nan"))], "k_", ms=12)
+        ax.axhline(bound, color="#c33", linestyle="--", label="deadtime + 2 s")
+        ax.set_xlabel(f"masters killed at the same instant (of {result['labs']} labs running)")
+        ax.set_ylabel("outage per lab (s)")
+        ax.set_title("outage per lab; black tick: median time to 'node is dead'")
         ax.legend()
         fig.tight_layout()
         fig.savefig(out / "class_outages.png", dpi=110)

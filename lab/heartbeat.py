@@ -9,7 +9,7 @@ import time
 from .engine.handle import LabHandle
 from .errors import LabError
 from .model.config import NODES, check_node
-from .model.contract import HEARTBEAT_INIT, LAB_ETC, SERIAL_DEVICE
+from .model.contract import HEARTBEAT_INIT, HEARTBEAT_PROCESS, LAB_ETC, SERIAL_DEVICE
 from .model.render import authkeys, ha_cf
 from .observe.state import ha_log, heartbeat_running, peer_status, wait_serving
 from .waiting import wait_until
@@ -57,15 +57,38 @@ def stop_heartbeat(lab: LabHandle, node: str) -> None:
 
 
 def joined(lab: LabHandle, node: str) -> tuple[bool, str]:
-    """`node` is active in its peer's view and heartbeat's start-up round since it last
-    started is over (its ha-log says so). Until then a failure of the peer is taken over
-    only after heartbeat's compiled-in RQSTDELAY (10 s)."""
+    """`node` is active in its peer's view, heartbeat's start-up round since it last started
+    is over (its ha-log says so), and its start-up dead time has lapsed. Until the round ends
+    a failure of the peer is taken over only after heartbeat's compiled-in RQSTDELAY (10 s);
+    until the dead time lapses the peer declares `node` dead START_UP_EXTRA_DEADTIME late."""
     peer = lab.cfg.peer(node)
     seen = peer_status(lab, peer)
     log = ha_log(lab, node)
     since_start = log[log.rfind("Configuration validated. Starting heartbeat"):]
     done = "Initial resource acquisition complete" in since_start
-    return seen == "active" and done, f"{peer} sees {node} {seen!r}; start-up round done: {done}"
+    if not (seen == "active" and done):
+        return False, f"{peer} sees {node} {seen!r}; start-up round done: {done}"
+    ran = running_for(lab, node)
+    return (ran is not None and ran >= START_UP_WINDOW + START_UP_MARGIN,
+            f"heartbeat on {node} has run {ran} s; its start-up dead time (deadtime + "
+            f"{START_UP_EXTRA_DEADTIME:.0f} s) lasts {START_UP_WINDOW:.0f} s")
+
+
+# For its first 5 s a starting heartbeat advertises its deadtime plus 2 s in its status
+# messages (heartbeat.c, master_control_process: hb_add_deadtime(2000), popped by a 5 s
+# timer), and its peer takes the advertised value: a node killed within 5 s of starting
+# heartbeat is declared dead 2 s late. Measured here (fast timing, deadtime 2 s): killed at
+# once after a heal, 4.05 s to "node ha1: is dead"; 5 s after, 1.98 s.
+START_UP_EXTRA_DEADTIME = 2.0
+START_UP_WINDOW = 5.0
+START_UP_MARGIN = 2  # the timer starts after the process forked its children (up to ~1 s) + ps's whole seconds
+
+
+def running_for(lab: LabHandle, node: str) -> int | None:
+    """Whole seconds heartbeat's master control process has run on the node (ps etimes),
+    None if it does not run."""
+    out = lab.sh(node, f"pid=$(pgrep -o -f '{HEARTBEAT_PROCESS}') && ps -o etimes= -p $pid", timeout=10).output
+    return int(out.strip()) if out.strip().isdigit() else None
 
 
 def wait_joined(lab: LabHandle, node: str) -> None:

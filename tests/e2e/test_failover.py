@@ -18,6 +18,7 @@ from lab.model.render import index_text, page_text
 from lab.observe.audit import audit, log_marks
 from lab.observe.probe import Probe
 from lab.observe.state import link_status, node_state, peer_status, status, wait_nfs, wait_serving, who_serves
+from lab.observe.timeline import LogWatcher
 from lab.recovery import heal
 from lab.waiting import wait_until
 
@@ -69,6 +70,25 @@ def test_scenario_moves_the_resources_within_the_bounds_of_its_timers(lab: LabHa
     else:  # a paused, cut-off or split node logs a double owner on its way back; one owner after heal
         after = audit(lab)
         assert after.owner == lab.cfg.master and not after.split_brain, after.report()
+
+
+def test_a_master_killed_just_after_a_heal_is_declared_dead_after_deadtime_not_later(lab: LabHandle, healthy):
+    """For its first 5 s a starting heartbeat advertises deadtime + 2 s to its peer. heal()
+    restarts the killed master's heartbeat and returns only once that has lapsed, so a kill
+    at once after it is noticed after deadtime, as configured."""
+    inject(lab, "kill", "ha1")
+    wait_serving(lab, "ha2", timeout=lab.cfg.crash_takeover[1] + heartbeat.START_UP_EXTRA_DEADTIME)
+    heal(lab)
+    with LogWatcher(lab) as watch:
+        t0 = time.monotonic()
+        inject(lab, "kill", "ha1")
+        wait_serving(lab, "ha2", timeout=lab.cfg.crash_takeover[1] + heartbeat.START_UP_EXTRA_DEADTIME)
+    dead = [e.t - t0 for e in watch.sorted_events() if e.node == "ha2" and e.text == "ha1 declared dead" and e.t > t0]
+    deadtime = lab.cfg.times.deadtime
+    # noticed deadtime after the last heartbeat heard (up to one keepalive before the kill);
+    # the start-up dead time would add a whole START_UP_EXTRA_DEADTIME
+    assert dead and deadtime - lab.cfg.times.keepalive <= dead[0] < deadtime + heartbeat.START_UP_EXTRA_DEADTIME / 2, \
+        (dead, deadtime)
 
 
 def test_auto_failback_off_keeps_ha2_serving_after_ha1_returns(lab: LabHandle, healthy):
