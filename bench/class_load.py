@@ -40,13 +40,20 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def memory_mb(client, name: str) -> float:  # noqa: ANN001
-    total = 0.0
+def usage(client, name: str) -> tuple[float, float]:  # noqa: ANN001
+    """A lab's memory (MB, page cache not counted) and CPU (% of one core, over the ~1 s
+    between docker's two stats readings), summed over its containers."""
+    mem = cpu = 0.0
     for c in client.containers.list(filters=lab_filter(name)):
-        m = c.stats(stream=False)["memory_stats"]
+        s = c.stats(stream=False)
+        m = s["memory_stats"]
         cache = m.get("stats", {}).get("inactive_file", m.get("stats", {}).get("total_inactive_file", 0))
-        total += (m.get("usage", 0) - cache) / 2**20
-    return round(total, 1)
+        mem += (m.get("usage", 0) - cache) / 2**20
+        cpu_ns = s["cpu_stats"]["cpu_usage"]["total_usage"] - s["precpu_stats"]["cpu_usage"]["total_usage"]
+        sys_ns = s["cpu_stats"].get("system_cpu_usage", 0) - s["precpu_stats"].get("system_cpu_usage", 0)
+        if sys_ns > 0:  # system_cpu_usage counts every core: scale to one core
+            cpu += 100.0 * cpu_ns / sys_ns * s["cpu_stats"].get("online_cpus", os.cpu_count() or 1)
+    return round(mem, 1), round(cpu, 2)
 
 
 def leftovers(client, names: list[str]) -> list[str]:  # noqa: ANN001
@@ -83,7 +90,9 @@ def main() -> int:
         labs = [m.handle() for m in sorted(started, key=lambda m: m.cfg.name)]
         say(f"class up in {result['class_up_s']} s; {len(labs)} labs, {len(failed)} failed")
         times = labs[0].cfg.times if labs else None
-        result["memory_mb_per_lab"] = sorted(memory_mb(client, lab.cfg.name) for lab in labs)
+        used = [usage(client, lab.cfg.name) for lab in labs]
+        result["memory_mb_per_lab"] = sorted(u[0] for u in used)
+        result["cpu_percent_per_lab_idle"] = sorted(u[1] for u in used)
         result["loadavg_before_kill"] = os.getloadavg()
 
         bound = times.deadtime + TAKEOVER_BUDGET
@@ -217,6 +226,7 @@ def write(result: dict) -> None:
     out = ROOT / "bench"
     (out / "class_results.json").write_text(json.dumps(result, indent=2) + "\n")
     mem = result.get("memory_mb_per_lab") or [0]
+    cpus = result.get("cpu_percent_per_lab_idle") or [0]
     rnds = result.get("rounds") or []
     whole = rnds[-1] if rnds else {}
     st = whole.get("outage_stats_s")
@@ -239,6 +249,8 @@ def write(result: dict) -> None:
         f"| every lab healed after every round | {result.get('healed')} | yes |",
         f"| memory per lab, median / max | {statistics.median(mem):.0f} / {max(mem):.0f} MB | at most "
         f"{GOALS['memory_mb_per_lab']:.0f} MB |",
+        f"| CPU per lab, idle (% of one core), median / max | "
+        f"{statistics.median(cpus):.1f} / {max(cpus):.1f} | |",
         f"| load average with the class idle (1, 5, 15 min) | "
         f"{', '.join(f'{x:.1f}' for x in result.get('loadavg_before_kill') or [])} | |",
         f"| left behind after `lab class down` | {len(result['leftovers'])} objects | none |",
