@@ -16,7 +16,7 @@ from lab.provision import remove_lab, up
 TEST_LAB = os.environ.get("LAB_TEST_NAME", "hatest")
 # every lab name the suite may create, so the session cleans them all up
 TEST_LABS = (TEST_LAB, f"{TEST_LAB}-fail", f"{TEST_LAB}-bad", f"{TEST_LAB}-a", f"{TEST_LAB}-b",
-             f"{TEST_LAB}-c01", f"{TEST_LAB}-c02", f"{TEST_LAB}-walk")
+             f"{TEST_LAB}-c01", f"{TEST_LAB}-c02", f"{TEST_LAB}-walk", f"{TEST_LAB}-fence")
 
 
 def make_config(name: str = TEST_LAB, net: int = 90, **changes: object) -> LabConfig:

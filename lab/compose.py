@@ -54,7 +54,7 @@ def _service(cfg: LabConfig, c: ContainerSpec) -> dict:
     if c.security_opt:
         svc["security_opt"] = list(c.security_opt)
     env = dict(c.env)
-    if c.host != CLIENT:
+    if c.role in ("node", "nfs"):
         # without the lab to run the article's steps, the hosts run the reference solution's
         # scripts (/lab/solve) at boot
         env["LAB_CONFIGURE"] = "yes"
@@ -68,8 +68,8 @@ def _service(cfg: LabConfig, c: ContainerSpec) -> dict:
         svc["environment"] = env
     if c.ports:
         svc["ports"] = [f"{ip}:{port or ''}:{cport}" for cport, (ip, port) in c.ports.items()]
-    vols = [f"{key}:{path}" for key, path in c.volumes.items()]
-    if c.host != CLIENT:
+    vols = [f"{key}:{path}" for key, path in c.volumes.items()] + [f"{a}:{b}" for a, b in c.binds.items()]
+    if c.role in ("node", "nfs"):
         vols.append(f"./{c.host}/lab:{LAB_DIR}:ro")
     if vols:
         svc["volumes"] = vols

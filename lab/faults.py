@@ -92,6 +92,19 @@ def isolate(lab: LabHandle, node: str | None) -> None:
         _drop(lab, node, addr)
 
 
+def cut_mgmt(lab: LabHandle, node: str | None = None) -> None:
+    """Cut both nodes off the management network: no board's answer reaches them, so a fence
+    fails (the boards still answer ha3, where an operator looks from). Only what comes in is
+    dropped, as with a pulled cable: dropped on the way out, the send itself fails, and
+    ipmitool 1.8.19 then retries its presence ping forever instead of timing out (tried)."""
+    if not lab.cfg.has_boards:
+        raise ConfigError(f"fault 'cut-mgmt': lab {lab.cfg.name!r} has no management network; start it with "
+                          "`lab up --stonith ipmi`")
+    for n in NODES:
+        _chains(lab, n)
+        lab.sh(n, f"iptables -A {FAULT_CHAIN_IN} -s {lab.cfg.mgmt_subnet} -j DROP", check=True)
+
+
 def stop_nfs(lab: LabHandle, node: str | None = None) -> None:
     lab.container(NFS_SERVER).stop(timeout=5)
     lab.wait_container(NFS_SERVER, "exited")
@@ -126,6 +139,7 @@ FAULTS = {f.name: f for f in (
     Fault("cut-lan", "drop the LAN between ha1 and ha2 (clients still reach both)", False, cut_lan),
     Fault("cut-serial", "cut the serial cable", False, cut_serial),
     Fault("isolate", "cut NODE off from clients, ping node and peer LAN; serial and NFS intact", True, isolate),
+    Fault("cut-mgmt", "cut both nodes off their management boards (--stonith ipmi): fencing fails", False, cut_mgmt),
     Fault("stop-nfs", "stop the NFS server nfsha", False, stop_nfs),
     Fault("kill-apache", "kill Apache on NODE (heartbeat in haresources mode does not notice)", True, kill_apache),
     Fault("standby", "hb_standby on NODE: hand its resources to the other node", True, standby),

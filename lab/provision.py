@@ -23,6 +23,7 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
+from . import boards
 from .engine import images
 from .engine.handle import LabHandle, Say, docker_client, say_stderr
 from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
@@ -111,15 +112,17 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
                 _create_network(lab, net)
             lock.release()  # the networks (and the port, in their labels) are now visible to others
             lab.client.volumes.create(lab.topo.volume_name, labels=lab_labels(lab.cfg.name, SHARE))
-            step = "start the containers (nfsha, ha1, ha2, ha3)"
+            step = f"start the containers ({', '.join(c.host for c in lab.topo.containers)})"
             # all at once: they boot independently, and heartbeat only mounts /ha later;
             # ha3 too: it is the ping node ipfail watches
-            with ThreadPoolExecutor(max_workers=len(HOSTS)) as pool:
-                for done in [pool.submit(_start, lab, lab.topo.container(h), rendered.get(h)) for h in HOSTS]:
+            with ThreadPoolExecutor(max_workers=len(lab.topo.containers)) as pool:
+                for done in [pool.submit(_start, lab, c, rendered.get(c.host)) for c in lab.topo.containers]:
                     done.result()
-        step = "wait for nfs-ganesha on nfsha and for the nodes ha1 and ha2 to boot"
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            for done in [pool.submit(wait_nfs, lab), *(pool.submit(wait_node_ready, lab, n) for n in NODES)]:
+        step = "wait for nfs-ganesha on nfsha, the nodes ha1 and ha2 to boot" + (
+            " and their boards to answer" if lab.cfg.has_boards else "")
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            for done in [pool.submit(wait_nfs, lab), *(pool.submit(wait_node_ready, lab, n) for n in NODES),
+                         *(pool.submit(boards.wait_answering, lab, n) for n in NODES if lab.cfg.has_boards)]:
                 done.result()
         if lab.cfg.stage == FIRST:  # later stages test it in the serial-cable step's solution
             step = "test the serial cable (the article's cat/echo test)"
@@ -203,7 +206,8 @@ def allocated(client: docker.DockerClient, cfg: LabConfig, fields: frozenset[str
     """cfg with the named addresses picked from the pool (LAB_SUBNET_POOL, LAB_PORT_POOL)."""
     subnets, ports = in_use(client)
     fixed = {f: getattr(cfg, f) for f in AUTO_FIELDS}
-    return cfg.with_(**allocate(set(fields), fixed, subnets, ports, Pool.from_env(), _port_free)).validate()
+    wanted = set(fields) - (set() if cfg.has_boards else {"mgmt_subnet"})  # no boards, no management network
+    return cfg.with_(**allocate(wanted, fixed, subnets, ports, Pool.from_env(), _port_free)).validate()
 
 
 def _create_network(lab: LabHandle, spec: NetworkSpec) -> None:
@@ -217,7 +221,8 @@ def _create_network(lab: LabHandle, spec: NetworkSpec) -> None:
 
 
 def _start(lab: LabHandle, spec: ContainerSpec, lab_dir: Path | None) -> Container:
-    lan = lab.topo.network(LAN).name
+    first = next(iter(spec.addresses))  # eth0: the LAN, or the management network of a board
+    lan = lab.topo.network(first).name
     kwargs: dict = dict(
         hostname=spec.host,
         init=True,  # heartbeat's init script hangs on zombies unless PID 1 reaps them
@@ -225,7 +230,7 @@ def _start(lab: LabHandle, spec: ContainerSpec, lab_dir: Path | None) -> Contain
         devices=[f"{d}:{d}:rwm" for d in spec.devices],
         labels=lab_labels(lab.cfg.name, spec.host),
         network=lan,
-        networking_config={lan: EndpointConfig("1.41", ipv4_address=spec.addresses[LAN])},
+        networking_config={lan: EndpointConfig("1.41", ipv4_address=spec.addresses[first])},
         extra_hosts=spec.extra_hosts,
         security_opt=list(spec.security_opt),
     )
@@ -237,12 +242,14 @@ def _start(lab: LabHandle, spec: ContainerSpec, lab_dir: Path | None) -> Contain
     for key, path in spec.volumes.items():
         assert key == SHARE
         c.with_volume_mapping(lab.topo.volume_name, path, "rw")
+    for host_path, path in spec.binds.items():
+        c.with_volume_mapping(host_path, path, "rw")
     if lab_dir is not None:
         c.with_copy_into_container(lab_dir, str(Path(spec.lab_dir).parent))
     c.start()
     container = c.get_wrapped_container()
     for key, ip in spec.addresses.items():
-        if key != LAN:
+        if key != first:
             lab.client.networks.get(lab.topo.network(key).name).connect(container, ipv4_address=ip)
     return container
 

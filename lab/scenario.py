@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import faults, heartbeat, recovery
+from . import boards, faults, heartbeat, recovery
 from .engine.handle import LabHandle
 from .errors import ConfigError
-from .model.config import LabConfig
+from .model.config import LabConfig, bmc_host
 from .model.render import hostname_text, index_text, page_text
 from .observe.audit import audit
 from .observe.probe import Probe, outage_window, summary
 from .model.contract import SERIAL_DEVICE
 from .observe.state import fetch, ha_log, link_status, node_state, settled, status, who_serves
-from .observe.timeline import LogWatcher, Mark, events_jsonable
+from .observe.timeline import LogWatcher, Mark, events_from_board, events_jsonable
 from .report import write_report
 from .waiting import wait_until
 
@@ -88,12 +88,45 @@ def status_reports_split_brain(lab: LabHandle) -> tuple[bool, str]:
     return any(p.startswith("split brain:") for p in found), str(found)
 
 
+def board_reset(node: str) -> tuple[str, Check]:
+    """The node's board power-cycled it within the last failover_wait seconds (a dead node's
+    "reset" is a power on: external/ipmi resets a node that is on and powers on one that is off)."""
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        since = time.time() - lab.cfg.failover_wait
+        done = [e for e in events_from_board(bmc_host(node), boards.board_log(lab, node).splitlines(), 0.0)
+                if e.t >= since and e.text.startswith("board: done:") and e.text.endswith(f" {node}")]
+        return bool(done), [e.line for e in done] or "no power action in the board's log"
+    return f"{node}'s board power-cycled it", check
+
+
+def fencing_stuck(node: str, peer: str) -> Check:
+    """`node` tries to fence `peer` and fails, so it has not taken over: lab status says so
+    and nobody holds the VIP."""
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        st = status(lab)
+        stuck = [p for p in st["problems"] if p.startswith(f"{node} is fencing")]
+        holders = [n for n, s in st["nodes"].items() if s["vip"]]
+        return bool(stuck) and not holders, f"problems {st['problems']}; VIP held by {holders}"
+    return check
+
+
+def at_most_one_owner(lab: LabHandle) -> tuple[bool, str]:
+    nodes = status(lab)["nodes"]
+    owners = {n: [r for r in ("vip", "mounted", "apache") if s[r]] for n, s in nodes.items()}
+    holding = [n for n, rs in owners.items() if rs]
+    return len(holding) == 1 and len(owners[holding[0]]) == 3, str(owners)
+
+
 def handover(cfg: LabConfig) -> tuple[float, float]:
     return 0.0, cfg.handover_limit
 
 
 def crash(cfg: LabConfig) -> tuple[float, float]:
     return cfg.crash_takeover
+
+
+def fenced(cfg: LabConfig) -> tuple[float, float]:
+    return cfg.fenced_takeover
 
 
 def ipfail(cfg: LabConfig) -> tuple[float, float]:
@@ -125,6 +158,7 @@ class Scenario:
     help: str
     steps: Callable[[str, str], tuple[Step, ...]]  # (master, backup) -> steps
     settle: float = field(default=2.0)  # seconds of probing kept after the last step, to show the aftermath
+    stonith: str = "none"  # the fencing the scenario needs (`lab up --stonith ...`)
 
 
 SCENARIOS = {s.name: s for s in (
@@ -162,7 +196,41 @@ SCENARIOS = {s.name: s for s in (
         # master serving for a moment before that is not the end state
         heal(m, takeover=True),
     )),
+    Scenario("fenced-kill", "power cut of the master; the backup resets it through its board, then takes over",
+             lambda m, b: (
+                 fault("kill", m, b, fenced, both_pages_from(b), board_reset(m)),
+                 # reset by its board, the master boots, heartbeat starts at boot and takes back
+                 heal(m, handover),
+             ), stonith="ipmi"),
+    Scenario("fence-fails", "management network cut, then the master dies: no takeover while the fence "
+                            "fails; the network back, the fence and the takeover complete", lambda m, b: (
+        Step("cut-mgmt", lambda lab: faults.inject(lab, "cut-mgmt"), f"{m} still serves", serving(m), no_outage),
+        Step(f"kill {m}", lambda lab: faults.inject(lab, "kill", m), f"{b} fails to fence {m} and waits",
+             fencing_stuck(b, m), None, (holds_nothing(b),)),
+        Step("restore the management network", lambda lab: faults.clear_rules(lab, b), f"{b} serves",
+             serving(b), None, (board_reset(m),)),
+        heal(m, handover),
+    ), stonith="ipmi"),
+    Scenario("fenced-split-brain", "LAN and serial cut with fencing: each node may reset the other; "
+                                   "at most one keeps the resources", lambda m, b: (
+        Step("cut-lan", lambda lab: faults.inject(lab, "cut-lan"), f"{m} still serves", serving(m), no_outage),
+        Step("cut-serial", lambda lab: faults.inject(lab, "cut-serial"), "one node holds every resource",
+             at_most_one_owner, None),
+        heal(m, takeover=True),
+    ), stonith="ipmi"),
+    Scenario("meatware", "power cut of the master with meatware fencing: the backup waits until an operator "
+                         "confirms the reset with meatclient", lambda m, b: (
+        Step(f"kill {m}", lambda lab: faults.inject(lab, "kill", m), f"{b} waits for the operator",
+             fencing_stuck(b, m), None, (holds_nothing(b),)),
+        Step(f"meatclient -c {m} on {b}", lambda lab: meatclient(lab, b, m), f"{b} serves", serving(b), None),
+        heal(m, handover),
+    ), stonith="meatware"),
 )}
+
+
+def meatclient(lab: LabHandle, on: str, node: str) -> None:
+    """The operator's confirmation that `node` was reset by hand (meatclient asks y/n)."""
+    lab.sh(on, f"echo y | meatclient -c {node}", timeout=30, check=True)
 
 
 def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None = None, hz: float = 20.0) -> dict:
@@ -171,6 +239,9 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
     if name not in SCENARIOS:
         raise ConfigError(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}")
     scenario = SCENARIOS[name]
+    if scenario.stonith != "none" and lab.cfg.stonith != scenario.stonith:
+        raise ConfigError(f"scenario {name!r} needs a lab with fencing {scenario.stonith!r}; lab {lab.cfg.name!r} "
+                          f"has {lab.cfg.stonith!r}: `lab up --name NAME --stonith {scenario.stonith}`")
     steps = scenario.steps(lab.cfg.master, lab.cfg.backup)
     recovery.heal(lab)
     marks: list[Mark] = []

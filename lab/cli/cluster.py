@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 
-from .. import inventory, provision
+from .. import boards, inventory, provision
 from ..engine.handle import LabHandle, docker_client, say_stderr
 from ..errors import LabError
 from ..model.config import ALL_HOSTS, NODES
@@ -115,7 +115,10 @@ def cmd_ls(a: argparse.Namespace) -> int:
 
 
 def cmd_status(a: argparse.Namespace) -> int:
-    st = status(LabHandle.attach(a.name))
+    lab = LabHandle.attach(a.name)
+    st = status(lab)
+    if lab.cfg.has_boards:
+        st["boards"] = boards.power_states(lab)
     if a.json:
         print(json.dumps(st, indent=2))
         return 0
@@ -127,6 +130,12 @@ def cmd_status(a: argparse.Namespace) -> int:
     for node, s in st["nodes"].items():
         print(f"  {node:6} {s['container']:10} {yn[s['heartbeat']]:10} {yn[s['vip']]:5} "
               f"{yn[s['mounted']]:5} {yn[s['apache']]}")
+    if st.get("stonith", "none") != "none":
+        print(f"  fencing      stonith {st['stonith']}")
+        for node, power in st.get("boards", {}).items():
+            print(f"  board of {node}  power {power}")
+        for node, line in st.get("fencing", {}).items():
+            print(f"  {node} last fence: {line or '-'}")
     for problem in st["problems"]:
         print(f"  PROBLEM: {problem}")
     return 0

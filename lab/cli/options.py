@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, TIMINGS, LabConfig
+from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, STONITH, TIMINGS, LabConfig
 from ..model.allocate import DEFAULT_PORT_POOL, default_vip
 from ..workshop.stages import STAGES
 
@@ -32,6 +32,11 @@ def config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vip", default=None, help="the cluster address, in the upper half of the LAN (default: .200)")
     p.add_argument("--serial-subnet", default=None, help="the network that carries the serial cable (default: "
                                                          "the /24 after the LAN's pair in the pool)")
+    p.add_argument("--mgmt-subnet", default=None, help="the boards' management network, with --stonith ipmi "
+                                                       "(default: the next free /24 in the pool)")
+    p.add_argument("--stonith", choices=STONITH, default=DEFAULT.stonith,
+                   help="fencing before a takeover: none (the article), ipmi (each node's management board, "
+                        "cluster-glue's external/ipmi) or meatware (an operator confirms with meatclient -c NODE)")
     for timer in TIMERS:
         p.add_argument(f"--{timer}", type=float, metavar="SECONDS", help=f"override the profile's {timer}")
     p.add_argument("--auth", choices=AUTH_METHODS, default=DEFAULT.auth, help="authkeys method")
@@ -46,7 +51,8 @@ def stage_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> Non
                         "; ".join(f"{s.id}: {s.title}" for s in STAGES))
 
 
-ADDRESS_OPTIONS = {"lan_subnet": "subnet", "vip": "vip", "serial_subnet": "serial_subnet", "local_port": "port"}
+ADDRESS_OPTIONS = {"lan_subnet": "subnet", "vip": "vip", "serial_subnet": "serial_subnet",
+                   "mgmt_subnet": "mgmt_subnet", "local_port": "port"}
 
 
 def auto_fields(a: argparse.Namespace) -> frozenset[str]:
@@ -61,4 +67,4 @@ def config_from(a: argparse.Namespace) -> LabConfig:
     if "lan_subnet" in given and "vip" not in given:  # the VIP follows a LAN that was given
         given["vip"] = default_vip(given["lan_subnet"])
     return LabConfig(name=a.name, timing=a.timing, nfs_client=a.nfs_client, **given, auth=a.auth,
-                     auto_failback=a.auto_failback, stage=a.stage, **{t: getattr(a, t) for t in TIMERS}).resolved()
+                     auto_failback=a.auto_failback, stage=a.stage, stonith=a.stonith, **{t: getattr(a, t) for t in TIMERS}).resolved()

@@ -86,7 +86,7 @@ class LabHandle:
         return cls(LabConfig.from_json(nets[0].attrs["Labels"][LABEL_CONFIG]), client, say)
 
     def container(self, host: str) -> Container:
-        check_node(host, ALL_HOSTS)
+        check_node(host, ALL_HOSTS + tuple(c.host for c in self.topo.containers if c.host not in ALL_HOSTS))
         try:
             return self.client.containers.get(self.cfg.container_name(host))
         except docker.errors.NotFound:

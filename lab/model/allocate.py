@@ -1,5 +1,5 @@
-"""Addresses for a lab nobody gave addresses to: a LAN /24, a serial /24, the VIP and a
-127.0.0.1 port, taken from a pool and clear of every network and port already in use.
+"""Addresses for a lab nobody gave addresses to: a LAN /24, a serial /24, the boards'
+management /24 (fenced labs only), the VIP and a 127.0.0.1 port, taken from a pool and clear of every network and port already in use.
 Pure logic: what is in use comes from the caller (provision reads it from Docker and
 the host under a lock, so two `lab up`s started together never pick the same)."""
 
@@ -15,7 +15,7 @@ from ..errors import ConfigError
 # the pool: /24 pairs (LAN, serial) carved from it, in order; 127.0.0.1 ports likewise
 DEFAULT_SUBNET_POOL = "172.29.80.0/20,172.29.96.0/19,172.29.128.0/17"
 DEFAULT_PORT_POOL = "8080-8179"
-AUTO_FIELDS = ("lan_subnet", "vip", "serial_subnet", "local_port")
+AUTO_FIELDS = ("lan_subnet", "vip", "serial_subnet", "mgmt_subnet", "local_port")
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,15 @@ def allocate(fields: set[str], fixed: dict[str, object], taken_subnets: list[ipa
             raise ConfigError(f"no free pair of /24 subnets left in the pool {', '.join(map(str, pool.subnets))} "
                               f"({len(taken_subnets)} docker networks in use); remove labs with `lab down`, or "
                               "widen LAB_SUBNET_POOL")
+    if "mgmt_subnet" in fields:  # the boards' network (--stonith ipmi): the first free /24 left
+        chosen = [ipaddress.IPv4Network(str(out.get(f, fixed.get(f)))) for f in ("lan_subnet", "serial_subnet")]
+        free = (n for net in pool.subnets for n in net.subnets(new_prefix=24)
+                if not any(n.overlaps(t) for t in (*taken_subnets, *chosen)))
+        mgmt = next(free, None)
+        if mgmt is None:
+            raise ConfigError(f"no free /24 left in the pool {', '.join(map(str, pool.subnets))} for the "
+                              "management network; remove labs with `lab down`, or widen LAB_SUBNET_POOL")
+        out["mgmt_subnet"] = str(mgmt)
     if "vip" in fields:
         out["vip"] = default_vip(str(out.get("lan_subnet", fixed["lan_subnet"])))
     if "local_port" in fields:

@@ -20,6 +20,10 @@ ALL_HOSTS = (*NODES, NFS_SERVER, CLIENT)
 AUTH_METHODS = ("sha1", "md5", "crc")
 AUTO_FAILBACK = ("on", "off", "legacy")
 NFS_CLIENTS = ("auto", "kernel", "fuse")
+# How the survivor fences its peer before taking over: not at all (the article), through the
+# peer's management board (cluster-glue's external/ipmi), or by an operator (meatware).
+STONITH = ("none", "ipmi", "meatware")
+BMC_USER = "admin"  # the boards' IPMI user (the password is per lab: LabConfig.bmc_password)
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 SHARE_EXPORT = "/ha"  # the article's shared file system, exported by nfsha and mounted at /ha
 # The fstype each NFS client mounts the share with: the kernel's, or the lab's userspace
@@ -30,6 +34,9 @@ FSTYPES = {"kernel": "nfs", "fuse": "fuse.nfs4fuse"}
 # decided to (IPaddr2, Filesystem, apache2 in series): measured 0.3 to 0.8 s on a 2-core
 # machine; the budget leaves room for a loaded CI runner.
 TAKEOVER_BUDGET = 2.0
+# How long a fence through a management board may take: cluster-glue's external/ipmi runs
+# ipmitool (status, then reset), the board kills and starts the node's container.
+FENCE_BUDGET = 3.0
 # heartbeat's compiled-in wait for the peer's answer to its resource request at start-up
 # (seconds): the floor of `lab up` once both nodes run heartbeat
 RQSTDELAY = 10
@@ -70,6 +77,9 @@ class LabConfig:
     lan_subnet: str = "172.29.80.0/24"
     vip: str = "172.29.80.200"
     serial_subnet: str = "172.29.81.0/24"
+    mgmt_subnet: str = "172.29.82.0/24"  # the management network of the boards (--stonith ipmi only)
+    stonith: str = "none"
+    bmc_password: str = field(default_factory=lambda: secrets.token_hex(6))
     auth: str = "sha1"
     auth_key: str = field(default_factory=lambda: secrets.token_hex(16))
     auto_failback: str = "on"
@@ -115,6 +125,17 @@ class LabConfig:
         return str(net.network_address + {"ha1": 11, "ha2": 12}[node])
 
     @property
+    def has_boards(self) -> bool:
+        """Each node has a management board (an IPMI BMC) on a management network."""
+        return self.stonith == "ipmi"
+
+    def mgmt_ip(self, host: str) -> str:
+        """Addresses on the management network: the nodes and ha3 as on the LAN, each
+        node's board at 100 + the node's number (bmc-ha1 .101, bmc-ha2 .102)."""
+        offsets = {"ha1": 11, "ha2": 12, CLIENT: 30, **{bmc_host(n): 100 + i for i, n in enumerate(NODES, 1)}}
+        return str(ipaddress.IPv4Network(self.mgmt_subnet).network_address + offsets[host])
+
+    @property
     def prefixlen(self) -> int:
         return self.lan.prefixlen
 
@@ -151,6 +172,12 @@ class LabConfig:
         keepalive before the death), then takes the resources over within the budget."""
         t = self.times
         return t.deadtime - t.keepalive, t.deadtime + TAKEOVER_BUDGET
+
+    @property
+    def fenced_takeover(self) -> tuple[float, float]:
+        """As crash_takeover, with the survivor resetting the dead node through its board first."""
+        low, high = self.crash_takeover
+        return low, high + FENCE_BUDGET
 
     @property
     def handover_limit(self) -> float:
@@ -223,6 +250,10 @@ class LabConfig:
                                 ("local port", self.local_port, 0)):
             if not low <= port <= 65535:
                 problems.append(f"{what} {port}: expected {low}..65535")
+        if self.stonith not in STONITH:
+            problems.append(f"stonith {self.stonith!r}: expected one of {', '.join(STONITH)}")
+        if not re.fullmatch(r"[A-Za-z0-9]{4,16}", self.bmc_password):
+            problems.append("board password: expected 4 to 16 letters or digits (IPMI allows 16 at most)")
         problems += check_addresses(self)
         if problems:
             raise ConfigError("invalid lab configuration:\n  - " + "\n  - ".join(problems))
@@ -237,6 +268,17 @@ def check_addresses(cfg: LabConfig) -> list[str]:
     except ValueError as exc:
         return [f"subnet: {exc} (expected an IPv4 network such as 172.29.80.0/24)"]
     problems = []
+    if cfg.has_boards:
+        try:
+            mgmt = ipaddress.IPv4Network(cfg.mgmt_subnet)
+        except ValueError as exc:
+            return [f"management subnet: {exc} (expected an IPv4 network such as 172.29.82.0/24)"]
+        if mgmt.prefixlen > 24:
+            problems.append(f"management subnet {mgmt}: expected a /24 or larger (the boards are .101 and .102)")
+        for other, what in ((lan, "LAN"), (serial, "serial network")):
+            if mgmt.overlaps(other):
+                problems.append(f"management subnet {mgmt} overlaps the {what} {other}: the boards need a "
+                                "network of their own")
     if not 16 <= lan.prefixlen <= 28:
         problems.append(f"LAN subnet {lan}: expected a prefix between /16 and /28")
     if lan.overlaps(serial):
@@ -284,6 +326,11 @@ def kernel_has_nfs(filesystems: Path = Path("/proc/filesystems")) -> bool:
     except OSError:
         return False
     return "nfs" in fs or "nfs4" in fs
+
+
+def bmc_host(node: str) -> str:
+    """The hostname of a node's management board."""
+    return f"bmc-{node}"
 
 
 def check_node(name: str, allowed: tuple[str, ...] = ALL_HOSTS) -> str:

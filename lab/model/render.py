@@ -12,7 +12,7 @@ import re
 import tarfile
 from pathlib import Path
 
-from .config import CLIENT, NFS_SERVER, NODES, LabConfig, _secs
+from .config import BMC_USER, CLIENT, NFS_SERVER, NODES, LabConfig, _secs, bmc_host
 from .contract import GANESHA_EXPORTS, HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
 
 ARTICLE_DOMAIN = "haw2.ibm.com"  # the article's names, as its sample pages carry them
@@ -58,7 +58,7 @@ auto_failback {cfg.auto_failback}
 #	Tell what machines are in the cluster
 #	node	nodename ...	-- must match uname -n
 {nodes}
-#	haresources mode (heartbeat v1 style), not the CRM/pacemaker
+{stonith_lines(cfg)}#	haresources mode (heartbeat v1 style), not the CRM/pacemaker
 crm	no
 #	Treats as a pseudo-cluster-member: the client ha3.
 #	Used together with ipfail below: the node that loses sight of it hands over.
@@ -68,6 +68,23 @@ ping	{cfg.lan_ip(CLIENT)}
 apiauth	ipfail	gid=haclient uid=hacluster
 respawn hacluster {IPFAIL}
 """
+
+
+def stonith_lines(cfg: LabConfig) -> str:
+    """ha.cf's fencing (`stonith_host FROM TYPE PARAMS...`, release-1 style: no CRM). A node
+    uses the lines naming it (or *). ipmi: each node resets its peer through the peer's
+    board, with cluster-glue's external/ipmi (hostname ipaddr userid passwd interface).
+    meatware: the survivor waits until an operator runs `meatclient -c NODE`."""
+    if cfg.stonith == "ipmi":
+        lines = "".join(
+            f"stonith_host {n} external/ipmi {cfg.peer(n)} {cfg.mgmt_ip(bmc_host(cfg.peer(n)))} "
+            f"{BMC_USER} {cfg.bmc_password} lan\n" for n in NODES)
+        return ("#	Fencing: before taking over, reset the peer through its management board (IPMI)\n"
+                + lines)
+    if cfg.stonith == "meatware":
+        return ("#	Fencing by hand: before taking over, wait for an operator's `meatclient -c NODE`\n"
+                f"stonith_host * meatware {' '.join(NODES)}\n")
+    return ""
 
 
 def haresources(cfg: LabConfig) -> str:

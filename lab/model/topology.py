@@ -8,14 +8,18 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import CLIENT, NFS_SERVER, NODES, LabConfig
+from .config import BMC_USER, CLIENT, NFS_SERVER, NODES, LabConfig, bmc_host
 from .contract import LAB_DIR, SHARE_MOUNT
 
 IMAGE_PREFIX = "heartbeat-lab/"
-LAB_IMAGES = ("node", "nfs", "client")
+LAB_IMAGES = ("node", "nfs", "client", "bmc")
 
 LAN = "lan"
 SERIAL = "serial"
+MGMT = "mgmt"
+# The boards reach the engine through its socket, as a BMC reaches its machine's power
+# supply; a board acts only on its own node's container (images/bmc/chassis checks).
+ENGINE_SOCKET = "/var/run/docker.sock"
 SHARE = "share"
 
 # Beyond docker's default set, each container gets only what its software needs.
@@ -31,7 +35,7 @@ NFS_CAPS = ("SYS_ADMIN", "DAC_READ_SEARCH")  # ganesha's VFS FSAL uses open_by_h
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    key: str  # LAN or SERIAL
+    key: str  # LAN, SERIAL or MGMT
     name: str
     subnet: str
     ip_range: str | None
@@ -41,11 +45,11 @@ class NetworkSpec:
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    host: str  # the hostname: ha1, ha2, nfsha, ha3
+    host: str  # the hostname: ha1, ha2, nfsha, ha3, bmc-ha1, bmc-ha2
     name: str  # the container name, derived from the lab name
-    role: str  # node, nfs, client
+    role: str  # node, nfs, client, bmc
     image: str
-    addresses: dict[str, str]  # network key -> IPv4 address; the LAN comes first (eth0)
+    addresses: dict[str, str]  # network key -> IPv4 address; the first is eth0 (the LAN where there is one)
     cap_add: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     security_opt: tuple[str, ...] = ()
@@ -54,6 +58,7 @@ class ContainerSpec:
     volumes: dict[str, str] = field(default_factory=dict)  # volume key -> mount point
     lab_dir: str = LAB_DIR  # where the host's rendered folder for this container goes
     extra_hosts: dict[str, str] = field(default_factory=dict)
+    binds: dict[str, str] = field(default_factory=dict)  # host path -> container path
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,17 @@ def topology(cfg: LabConfig) -> Topology:
     cfg.share_fstype  # noqa: B018 - raises unless nfs_client was resolved
     # The names sort "lan" before "serial": docker numbers the interfaces of a
     # container in that order after a restart, and heartbeat and IPaddr2 expect the LAN on eth0.
+    # With boards, "mgmt" sorts between them: eth1 on the nodes, the serial network eth2.
     networks = (
         NetworkSpec(LAN, f"{cfg.name}-lan", cfg.lan_subnet, str(cfg.lan_dynamic_range), cfg.lan_gateway, False),
+        *((NetworkSpec(MGMT, f"{cfg.name}-mgmt", cfg.mgmt_subnet, None, None, True),) if cfg.has_boards else ()),
         NetworkSpec(SERIAL, f"{cfg.name}-serial", cfg.serial_subnet, None, None, True),
     )
     hosts = {h: cfg.lan_ip(h) for h in (*NODES, NFS_SERVER, CLIENT)}
     hosts[cfg.cluster] = cfg.vip  # the article resolves names through /etc/hosts
+    if cfg.has_boards:
+        hosts |= {bmc_host(n): cfg.mgmt_ip(bmc_host(n)) for n in NODES}
+    mgmt = (lambda host: {MGMT: cfg.mgmt_ip(host)}) if cfg.has_boards else (lambda host: {})
     containers = []
     for node in NODES:
         containers.append(
@@ -92,7 +102,7 @@ def topology(cfg: LabConfig) -> Topology:
                 name=cfg.container_name(node),
                 role="node",
                 image=image_name("node"),
-                addresses={LAN: cfg.lan_ip(node), SERIAL: cfg.serial_ip(node)},
+                addresses={LAN: cfg.lan_ip(node), **mgmt(node), SERIAL: cfg.serial_ip(node)},
                 cap_add=NODE_CAPS,
                 devices=("/dev/fuse",) if cfg.nfs_client == "fuse" else (),
                 # AppArmor's docker-default profile forbids mounts, FUSE and NFS alike
@@ -119,12 +129,27 @@ def topology(cfg: LabConfig) -> Topology:
             name=cfg.container_name(CLIENT),
             role="client",
             image=image_name("client"),
-            addresses={LAN: cfg.lan_ip(CLIENT)},
+            addresses={LAN: cfg.lan_ip(CLIENT), **mgmt(CLIENT)},
             env={"CLUSTER_VIP": cfg.vip},
             ports={80: ("127.0.0.1", cfg.local_port)},
             extra_hosts=hosts,
         )
     )
+    for node in NODES if cfg.has_boards else ():
+        board = bmc_host(node)
+        containers.append(
+            ContainerSpec(
+                host=board,
+                name=cfg.container_name(board),
+                role="bmc",
+                image=image_name("bmc"),
+                addresses={MGMT: cfg.mgmt_ip(board)},
+                env={"BMC_LAB": cfg.name, "BMC_NODE": node, "BMC_TARGET": cfg.container_name(node),
+                     "BMC_USER": BMC_USER, "BMC_PASSWORD": cfg.bmc_password},
+                binds={ENGINE_SOCKET: ENGINE_SOCKET},
+                extra_hosts=hosts,
+            )
+        )
     return Topology(networks=networks, containers=tuple(containers), volume_name=f"{cfg.name}-share")
 
 

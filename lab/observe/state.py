@@ -81,6 +81,9 @@ def node_state(lab: LabHandle, node: str) -> NodeState:
     for line in lab.sh(node, script, timeout=10).output.split():
         key, _, val = line.partition("=")
         state[key] = val == "1"
+    if len(state) < 5:  # the node went down (a power cut, a fence) while it was asked
+        return {"heartbeat": False, "vip": False, "mounted": False, "apache": False, **state,
+                "container": lab.container_status(node)}
     return state
 
 
@@ -130,8 +133,33 @@ def status(lab: LabHandle) -> dict:
         "local_url": local_url(lab),
         "serving": serving,
         "nodes": nodes,
-        "problems": problems(nodes, serving),
+        "stonith": lab.cfg.stonith,
+        "fencing": (fencing := {n: last_fence(lab, n) for n in NODES if nodes[n]["heartbeat"]}
+                    if lab.cfg.stonith != "none" else {}),
+        "problems": problems(nodes, serving) + fence_problems(fencing),
     }
+
+
+# heartbeat's lines on fencing its peer (hb_resource.c, cluster-glue's plugins)
+FENCE_LINE = r"Resetting node|now reset|not reset|STONITH of .* failed|OPERATOR INTERVENTION|meatclient"
+
+
+def last_fence(lab: LabHandle, node: str) -> str | None:
+    """heartbeat's last line on fencing in the node's ha-log since heartbeat last started
+    (resetting the peer, done, failed, or waiting for an operator), or None."""
+    out = lab.sh(node, f"tac {HA_LOG} 2>/dev/null | sed '/Configuration validated. Starting heartbeat/q' | "
+                       f"grep -m1 -E '{FENCE_LINE}' || true", timeout=10).output.strip()
+    return out or None
+
+
+def fence_problems(fencing: dict[str, str | None]) -> list[str]:
+    """A node whose last fence has not (yet) succeeded: heartbeat takes nothing over until it does."""
+    found = []
+    for node, line in fencing.items():
+        if line and "now reset" not in line:
+            found.append(f"{node} is fencing its peer and has not succeeded: no takeover until it does "
+                         f"(heartbeat: {line.split(': ', 2)[-1].strip()})")
+    return found
 
 
 def problems(nodes: dict[str, NodeState], serving: str | None) -> list[str]:

@@ -14,8 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from ..boards import BMC_LOG
 from ..engine.handle import LabHandle
-from ..model.config import NODES
+from ..model.config import NODES, bmc_host
 from ..model.contract import MESSAGES
 from .audit import line_count
 
@@ -24,7 +25,7 @@ from .audit import line_count
 class Event:
     t: float  # host monotonic clock
     node: str
-    kind: str  # dead, standby, release, released, acquire, acquired, resource, ipfail, alarm
+    kind: str  # dead, standby, release, released, acquire, acquired, resource, ipfail, alarm, fence
     text: str  # short, for the picture
     line: str  # the log line
 
@@ -47,6 +48,9 @@ PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ("acquired", re.compile(r"(?i)resource acquisition (?:completed?|done)|takeover complete"), "acquired"),
     ("resource", re.compile(r"Running /etc/(?:init\.d|ha\.d/resource\.d)/(\S+)\s.*?\b(start|stop)\s*$"), "{0} {1}"),
     ("alarm", re.compile(r"(Both machines own|No one owns)"), "{0}"),
+    ("fence", re.compile(r"Resetting node (\S+) with"), "fencing {0}"),
+    ("fence", re.compile(r"node (\S+) now reset"), "{0} fenced"),
+    ("fence", re.compile(r"STONITH of (\S+) failed"), "fencing {0} failed"),
 ]
 # RSYSLOG_FileFormat: "2026-11-26T03:30:50.123456+00:00 ha1 heartbeat: [123]: info: ..."
 STAMPED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-]\d\d:\d\d|\S+Z)\s+(\S+)\s+(.*)$")
@@ -59,6 +63,23 @@ def classify(line: str) -> tuple[str, str] | None:
         if m:
             return kind, fmt.format(*m.groups())
     return None
+
+
+def events_from_board(board: str, lines: list[str], wall_to_mono: float) -> list[Event]:
+    """A management board's power actions (images/bmc/chassis: "STAMP bmc-ha1 reset ha1"),
+    as fence events on the monotonic clock; its "done:" lines mark when the action ended."""
+    events = []
+    for line in lines:
+        stamp, _, rest = line.partition(" ")
+        _, _, what = rest.partition(" ")
+        if not what or what.startswith("refused"):
+            continue
+        try:
+            t = parse_stamp(stamp) - wall_to_mono
+        except ValueError:
+            continue
+        events.append(Event(t, board, "fence", f"board: {what}", line.strip()))
+    return events
 
 
 def parse_stamp(stamp: str) -> float:
@@ -96,6 +117,7 @@ class LogWatcher:
 
     def __enter__(self) -> "LogWatcher":
         self._marks = {n: line_count(self.lab, n, MESSAGES) for n in NODES}
+        self._marks |= {b: line_count(self.lab, b, BMC_LOG) for b in self._boards()}
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -103,6 +125,12 @@ class LogWatcher:
         for node in NODES:
             lines = self._read(node).splitlines()[self._marks[node]:]
             self.events += events_from_messages(node, lines, offset)
+        for board in self._boards():
+            lines = self.lab.read_file(board, BMC_LOG).decode(errors="replace").splitlines()[self._marks[board]:]
+            self.events += events_from_board(board, lines, offset)
+
+    def _boards(self) -> list[str]:
+        return [bmc_host(n) for n in NODES] if self.lab.cfg.has_boards else []
 
     def _read(self, node: str) -> str:
         """The whole file, also from a node that is down (docker reads a stopped container)."""

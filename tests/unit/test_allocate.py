@@ -8,7 +8,7 @@ from lab.errors import ConfigError
 from lab.model.allocate import AUTO_FIELDS, Pool, allocate, default_vip
 
 POOL = Pool.parse("172.29.80.0/22", "8080-8082")
-ALL = set(AUTO_FIELDS)
+ALL = set(AUTO_FIELDS) - {"mgmt_subnet"}  # a lab without boards (the default: --stonith none)
 DEFAULTS = {"lan_subnet": "172.29.80.0/24", "vip": "172.29.80.200", "serial_subnet": "172.29.81.0/24",
             "local_port": 8080}
 
@@ -59,3 +59,13 @@ def test_the_pool_is_read_from_the_environment_and_checked():
     with pytest.raises(ConfigError, match="LAB_PORT_POOL 'x'"):
         Pool.parse("10.9.0.0/23", "x")
     assert len(Pool.from_env({}).pairs()) >= 24  # a class of 24 fits the default pool
+
+
+def test_a_fenced_lab_also_gets_a_free_management_subnet_apart_from_its_lan_and_serial():
+    pool = Pool.parse("172.29.80.0/21", "8080-8082")
+    got = allocate(ALL | {"mgmt_subnet"}, DEFAULTS, nets("172.29.80.0/24", "172.29.82.0/24"), set(), pool)
+    # the LAN and serial pair skips 80/81 (80 taken); the management /24 is the first one left
+    assert (got["lan_subnet"], got["serial_subnet"], got["mgmt_subnet"]) == \
+        ("172.29.84.0/24", "172.29.85.0/24", "172.29.81.0/24")
+    with pytest.raises(ConfigError, match="management network"):
+        allocate({"mgmt_subnet"}, DEFAULTS, nets("172.29.80.0/21"), set(), pool)

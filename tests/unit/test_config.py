@@ -81,3 +81,18 @@ def test_timer_overrides_replace_the_profiles_values_and_are_validated():
     cfg = LabConfig(timing="fast", deadtime=1)
     assert cfg.validate().times == Timing(keepalive=0.2, deadtime=1, warntime=1, initdead=4)
     assert "deadtime 300ms must be above 2 x keepalive (400ms)" in problems(timing="fast", deadtime=0.3, warntime=0.2)
+
+
+def test_fencing_is_checked_and_the_boards_need_a_network_of_their_own():
+    with pytest.raises(ConfigError, match="stonith 'apc': expected one of none, ipmi, meatware"):
+        LabConfig(stonith="apc").validate()
+    with pytest.raises(ConfigError, match="management subnet 172.29.80.0/24 overlaps the LAN"):
+        LabConfig(stonith="ipmi", mgmt_subnet="172.29.80.0/24").validate()
+    with pytest.raises(ConfigError, match="board password"):
+        LabConfig(stonith="ipmi", bmc_password="has space").validate()
+    # without boards the management subnet is not used, so it is not checked
+    LabConfig(stonith="none", mgmt_subnet="172.29.80.0/24").validate()
+    cfg = LabConfig(stonith="ipmi").validate()
+    assert (cfg.mgmt_ip("bmc-ha1"), cfg.mgmt_ip("bmc-ha2"), cfg.mgmt_ip("ha3")) == \
+        ("172.29.82.101", "172.29.82.102", "172.29.82.30")
+    assert cfg.fenced_takeover[1] > cfg.crash_takeover[1]

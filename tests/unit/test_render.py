@@ -119,3 +119,13 @@ def test_the_sample_archive_holds_the_articles_pages_with_the_articles_names():
     assert text["hahbcode/www/hostname.html"] == (
         "Hello!!! I am being served from a node ha1.haw2.ibm.com in a High Availability Cluster ha.haw2.ibm.com")
     assert hahbcode_archive() == hahbcode_archive()  # reproducible: no time stamps
+
+
+def test_ha_cf_fences_each_peer_through_its_board_or_waits_for_an_operator():
+    cfg = LabConfig(stonith="ipmi", bmc_password="s3cret", nfs_client="fuse")
+    lines = [ln for ln in ha_cf(cfg).splitlines() if ln.startswith("stonith_host")]
+    # each node resets the other through the other's board (external/ipmi: hostname ipaddr userid passwd interface)
+    assert lines == ["stonith_host ha1 external/ipmi ha2 172.29.82.102 admin s3cret lan",
+                     "stonith_host ha2 external/ipmi ha1 172.29.82.101 admin s3cret lan"]
+    assert "stonith_host * meatware ha1 ha2" in ha_cf(cfg.with_(stonith="meatware"))
+    assert "stonith" not in ha_cf(cfg.with_(stonith="none")).replace("# ", "")
