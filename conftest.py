@@ -95,3 +95,22 @@ def assert_steps_as_expected(result: dict) -> None:
             low, high = step["bounds_s"]
             assert step["within_bounds"], (f"{step['label']}: outage {step['outage_s']} s, expected between "
                                            f"{low:g} and {high:g} s (timers {result['times']})")
+
+
+def assert_writes_as_promised(result: dict) -> None:
+    """The checker saw every request the writes workload made (the agent's own count); where
+    the scenario promises it, no acknowledged write was lost: no add missing, nothing that
+    was never sent, no acknowledged increment missing from the counter. Where it does not
+    (split brain without fencing), the findings are only reported."""
+    w = result["writes"]
+    c = w["check"]
+    assert w["sent"] is not None and w["sent"] == c["attempted"] + c["increments"]["attempted"] == len(w["history"]), \
+        (w["sent"], c["attempted"], c["increments"]["attempted"], len(w["history"]))
+    assert c["acknowledged"] > 0, "no write was acknowledged at all: the application did not work"
+    print(f"\n{result['scenario']}: writes {c['attempted']} adds, {c['acknowledged']} acknowledged, lost "
+          f"{len(c['lost'])}, unexpected {len(c['unexpected'])}, recovered {len(c['recovered'])}, duplicated "
+          f"{len(c['duplicated'])}; increments lost {c['increments']['lost']} of {c['increments']['acknowledged']}")
+    if w["keeps_writes"]:
+        assert c["valid"] and c["increments"]["lost"] == 0, \
+            f"{result['scenario']} lost acknowledged writes: lost {c['lost']}, unexpected {c['unexpected']}, " \
+            f"increments {c['increments']}"

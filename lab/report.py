@@ -14,9 +14,10 @@ from .observe.timeline import Event, Mark, events_jsonable
 COLORS = {"ha1": "#1f77b4", "ha2": "#2ca02c", "failed": "#d62728", "unknown": "#9e9e9e"}
 EVENT_COLORS = {"dead": "#d62728", "standby": "#9467bd", "ipfail": "#9467bd", "release": "#ff7f0e",
                 "released": "#ff7f0e", "acquire": "#17becf", "acquired": "#17becf", "resource": "#7f7f7f",
-                "alarm": "#d62728"}
+                "alarm": "#d62728", "fence": "#8c564b"}
 # the events drawn with a label; resource start/stop steps are drawn as ticks only
-LABELLED = ("dead", "standby", "ipfail", "released", "acquired", "alarm")
+LABELLED = ("dead", "standby", "ipfail", "released", "acquired", "alarm", "fence")
+WRITE_COLORS = {"ok": "#2ca02c", "failed": "#d62728", "unknown": "#ff7f0e"}
 
 
 def draw(result: dict, samples: list[Sample], events: list[Event], marks: list[Mark]):  # noqa: ANN201
@@ -43,14 +44,21 @@ def draw(result: dict, samples: list[Sample], events: list[Event], marks: list[M
     for m in marks:
         for axis in (ax, axe):
             axis.axvline(rel(m.t), color="black", linestyle="--", linewidth=1)
-        ax.annotate(m.label, (rel(m.t), 1.45), ha="left", fontsize=9, fontweight="bold", annotation_clip=False)
+        ax.annotate(m.label, (rel(m.t), 1.52), ha="left", fontsize=9, fontweight="bold", annotation_clip=False)
+    writes = result.get("writes")
+    if writes:  # one tick per client write, coloured by what its client knew of it
+        for outcome, color in WRITE_COLORS.items():
+            ts = [rel(o["t"]) for o in writes["history"] if o["result"] == outcome]
+            ax.plot(ts, [1.38] * len(ts), linestyle="", marker="|", markersize=9, color=color,
+                    label=f"write {outcome}")
     ax.set_ylim(0, 1.7)
-    ax.set_yticks([0.5])
-    ax.set_yticklabels(["client\n(" + result["probe"]["where"] + ")"])
+    ax.set_yticks([0.5, 1.38] if writes else [0.5])
+    ax.set_yticklabels(["client\n(" + result["probe"]["where"] + ")", *(["writes"] if writes else [])])
     fig.legend(handles=[Patch(color=c, label=k) for k, c in COLORS.items()], loc="upper right",
                bbox_to_anchor=(0.98, 0.93), ncol=4, fontsize=8, frameon=False)
     # heartbeat's log, one lane per node
-    lanes = {"ha1": 1.0, "ha2": 0.0}
+    boards = sorted({e.node for e in events if e.node.startswith("bmc-")})
+    lanes = {"ha1": 1.0, **{b: 0.66 - 0.33 * i for i, b in enumerate(boards)}, "ha2": 0.0}
     for e in events:
         y = lanes.get(e.node, 0.5)
         color = EVENT_COLORS.get(e.kind, "#333333")
@@ -62,14 +70,19 @@ def draw(result: dict, samples: list[Sample], events: list[Event], marks: list[M
                      color=EVENT_COLORS.get(first.kind, "#333333"), va="bottom")
     axe.set_ylim(-0.6, 1.9)
     axe.set_yticks(list(lanes.values()))
-    axe.set_yticklabels([f"{n} ha-log" for n in lanes])
+    axe.set_yticklabels([f"{n} ha-log" if n in ("ha1", "ha2") else f"{n} (board)" for n in lanes])
     axe.set_xlabel("seconds since the first fault")
     summ = result["summary"]
     steps = ", ".join(f"{s['label']}: {_fmt(s['outage_s'])}" for s in result["steps"])
-    fig.suptitle(f"scenario {result['scenario']} (timing {result['timing']}, deadtime "
-                 f"{result['times']['deadtime']:g} s) - outage per step: {steps}; "
-                 f"{summ['failure_windows']} failure window(s), {summ['node_changes']} node change(s)",
-                 fontsize=10)
+    title = (f"scenario {result['scenario']} (timing {result['timing']}, deadtime "
+             f"{result['times']['deadtime']:g} s) - outage per step: {steps}; "
+             f"{summ['failure_windows']} failure window(s), {summ['node_changes']} node change(s)")
+    if writes:
+        c = writes["check"]
+        title += (f"\nwrites: {c['acknowledged']} of {c['attempted']} adds acknowledged; lost {len(c['lost'])}, "
+                  f"unexpected {len(c['unexpected'])}, recovered {len(c['recovered'])}; counter lost "
+                  f"{c['increments']['lost']} of {c['increments']['acknowledged']} increments")
+    fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.84, bottom=0.12)
     return fig
 
@@ -83,6 +96,17 @@ def _label_groups(events: list[Event], within: float = 0.4) -> list[list[Event]]
         else:
             groups.append([e])
     return groups
+
+
+def _writes_html(writes: dict | None) -> str:
+    if not writes:
+        return ""
+    c = writes["check"]
+    rows = "".join(f"<tr><td>{k}</td><td>{html.escape(', '.join(v) if isinstance(v, list) else str(v))}</td></tr>"
+                   for k, v in c.items())
+    return (f"<h2>client writes (Jepsen's set checker)</h2><p>{writes['clients']} clients, {writes['rate']:g} "
+            f"requests/s; this scenario {'promises' if writes['keeps_writes'] else 'does not promise'} to keep "
+            f"every acknowledged write.</p><table>{rows}</table>")
 
 
 def _inline(svg: str) -> str:
@@ -121,6 +145,7 @@ table{{border-collapse:collapse}} tr:nth-child(even){{background:#f4f4f4}}</styl
 {_inline(svg.read_text())}
 <h2>outage per step</h2><table>{rows}</table>
 <h2>probe</h2><table>{summ}</table>
+{_writes_html(result.get("writes"))}
 <h2>heartbeat's log</h2><table>{log}</table>
 </body></html>
 """)

@@ -8,8 +8,9 @@ Scenarios are written for the configured master and backup, not for ha1 and ha2.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -18,6 +19,7 @@ from .engine.handle import LabHandle
 from .errors import ConfigError
 from .model.config import LabConfig, bmc_host
 from .model.render import hostname_text, index_text, page_text
+from .observe import writes as wr
 from .observe.audit import audit
 from .observe.probe import Probe, outage_window, summary
 from .model.contract import SERIAL_DEVICE
@@ -159,6 +161,7 @@ class Scenario:
     steps: Callable[[str, str], tuple[Step, ...]]  # (master, backup) -> steps
     settle: float = field(default=2.0)  # seconds of probing kept after the last step, to show the aftermath
     stonith: str = "none"  # the fencing the scenario needs (`lab up --stonith ...`)
+    keeps_writes: bool = True  # no acknowledged client write may be lost (False: split brain without fencing)
 
 
 SCENARIOS = {s.name: s for s in (
@@ -181,7 +184,9 @@ SCENARIOS = {s.name: s for s in (
         # resumed, heartbeat on both sides sorts out "Both machines own our resources"; now and
         # then a standby caught in the middle stays stuck (see recovery.heal): heal as an operator
         heal(m, takeover=True),
-    )),
+    # resumed, the master still holds the mount and its cached file sizes while the backup
+    # owns it too: acknowledged writes are lost (measured; fenced-pause is the cure)
+    ), keeps_writes=False),
     Scenario("isolate", "the master cut off from clients and the ping node: ipfail hands over", lambda m, b: (
         fault("isolate", m, b, ipfail, holds_nothing(m), serial_link_up(m), ipfail_gave_up(m)),
         # both nodes stayed up, so nothing fails back by itself: ipfail on the master only
@@ -195,13 +200,18 @@ SCENARIOS = {s.name: s for s in (
         # healed, both nodes restart heartbeat and the cluster re-forms RQSTDELAY later: the
         # master serving for a moment before that is not the end state
         heal(m, takeover=True),
-    )),
+    ), keeps_writes=False),
     Scenario("fenced-kill", "power cut of the master; the backup resets it through its board, then takes over",
              lambda m, b: (
                  fault("kill", m, b, fenced, both_pages_from(b), board_reset(m)),
                  # reset by its board, the master boots, heartbeat starts at boot and takes back
                  heal(m, handover),
              ), stonith="ipmi"),
+    Scenario("fenced-pause", "the master hangs (paused); the backup resets it through its board before "
+                             "taking over, so the hung master never writes again", lambda m, b: (
+        fault("pause", m, b, fenced, board_reset(m)),
+        heal(m, handover),
+    ), stonith="ipmi"),
     Scenario("fence-fails", "management network cut, then the master dies: no takeover while the fence "
                             "fails; the network back, the fence and the takeover complete", lambda m, b: (
         Step("cut-mgmt", lambda lab: faults.inject(lab, "cut-mgmt"), f"{m} still serves", serving(m), no_outage),
@@ -233,9 +243,11 @@ def meatclient(lab: LabHandle, on: str, node: str) -> None:
     lab.sh(on, f"echo y | meatclient -c {node}", timeout=30, check=True)
 
 
-def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None = None, hz: float = 20.0) -> dict:
+def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None = None, hz: float = 20.0,
+        writes: bool = False) -> dict:
     """Run scenario `name` from the known-good state; return its numbers, each step's outage
-    against its bounds and what held (and write the report)."""
+    against its bounds and what held (and write the report). writes=True also runs the
+    client-writes workload throughout and checks, after the heal, what the shared disk kept."""
     if name not in SCENARIOS:
         raise ConfigError(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}")
     scenario = SCENARIOS[name]
@@ -247,7 +259,11 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
     marks: list[Mark] = []
     held: list[list[dict]] = []
     timeout = 2 * lab.cfg.failover_wait + lab.cfg.times.initdead
-    with LogWatcher(lab) as logs, Probe(lab, where=where, hz=hz) as probe:
+    if writes:
+        wr.install(lab)
+        before = wr.data(lab)
+    workload = wr.Workload(lab) if writes else contextlib.nullcontext()
+    with LogWatcher(lab) as logs, Probe(lab, where=where, hz=hz) as probe, workload:
         wait_until("the probe's first good answer", lambda: (any(s.ok for s in probe.samples), "none yet"), 10)
         for step in steps:
             marks.append(Mark(time.monotonic(), step.label))
@@ -275,6 +291,13 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
         "summary": summary(samples, since=marks[0].t),
         "events": events_jsonable(events),
     }
+    if writes:
+        assert isinstance(workload, wr.Workload)
+        history = workload.history
+        values, counter = wr.since(before, wr.data(lab))
+        result["writes"] = {"check": wr.check(history, values, counter).to_dict(), "rate": workload.rate,
+                            "keeps_writes": scenario.keeps_writes, "sent": workload.sent,
+                            "clients": workload.clients, "history": [asdict(op) for op in history]}
     if report_dir is not None:
         result["files"] = write_report(Path(report_dir), result, samples, events, marks)
     return result

@@ -43,6 +43,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))
     p.add_argument("--report", metavar="DIR", help="write timeline.png, report.html and report.json into DIR")
     p.add_argument("--from", dest="where", choices=WHERE, default=CLIENT, help="where the probe runs")
+    p.add_argument("--writes", action="store_true",
+                   help="also run clients that write to a CGI application on /ha throughout, and check with "
+                        "Jepsen's set semantics what the shared disk kept")
     p.set_defaults(func=cmd_scenario)
 
     p = sub.add_parser("probe", help="watch the cluster URL live: who answers, and every outage")
@@ -79,7 +82,7 @@ def cmd_scenario(a: argparse.Namespace) -> int:
             print(f"{n:14} {sc.help}")
         return 0 if a.action == "list" else 2
     result = run(LabHandle.attach(a.name), a.scenario, where=a.where,
-                 report_dir=Path(a.report) if a.report else None)
+                 report_dir=Path(a.report) if a.report else None, writes=a.writes)
     print(f"scenario {a.scenario}:")
     for step in result["steps"]:
         out, bounds = step["outage_s"], step["bounds_s"]
@@ -91,10 +94,20 @@ def cmd_scenario(a: argparse.Namespace) -> int:
     s = result["summary"]
     print(f"  {s['requests']} requests ({s['rate_hz']} Hz) from {a.where}: {s['failure_windows']} failure window(s), "
           f"{s['failed_time_s']:.2f} s failed, served by {' -> '.join(s['served_by'])}")
+    w = result.get("writes")
+    if w:
+        c = w["check"]
+        print(f"  writes: {c['attempted']} adds ({c['acknowledged']} acknowledged, {c['failed']} failed, "
+              f"{c['unknown']} unknown): lost {len(c['lost'])}, unexpected {len(c['unexpected'])}, recovered "
+              f"{len(c['recovered'])}, duplicated {len(c['duplicated'])}; counter {c['increments']['final']} after "
+              f"{c['increments']['acknowledged']} acknowledged increments ({c['increments']['lost']} lost); "
+              + ("valid" if c["valid"] else "INVALID") + ("" if w["keeps_writes"] else
+                                                          " (this scenario does not promise to keep them)"))
     if "files" in result:
         print(f"  report: {result['files']['html']}  picture: {result['files']['png']}")
     bad = [st for st in result["steps"] if st["within_bounds"] is False or not all(h["ok"] for h in st["holds"])]
-    return 1 if bad else 0
+    lost = bool(w) and w["keeps_writes"] and not w["check"]["valid"]
+    return 1 if bad or lost else 0
 
 
 def cmd_probe(a: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from lab.observe.timeline import LogWatcher
 from lab.recovery import heal
 from lab.waiting import wait_until
 
-from conftest import assert_steps_as_expected
+from conftest import assert_steps_as_expected, assert_writes_as_promised
 
 OUTAGES: dict[str, float | None] = {}  # step -> client-visible outage, printed at the end
 
@@ -56,13 +56,14 @@ def wait_link(lab: LabHandle, node: str, link: str, state: str) -> None:
 
 
 # ---- the scenario table: the article's test, node failures, administrative moves, ipfail ----------
-# hard-kill runs with its report in test_scenario.py
-@pytest.mark.parametrize("name", [n for n in scenario.SCENARIOS if n != "hard-kill"])
+# hard-kill runs with its report in test_scenario.py; those that need fencing in test_fencing.py
+@pytest.mark.parametrize("name", [n for n, sc in scenario.SCENARIOS.items() if n != "hard-kill" and sc.stonith == "none"])
 def test_scenario_moves_the_resources_within_the_bounds_of_its_timers(lab: LabHandle, healthy, name: str):
-    result = scenario.run(lab, name)
+    result = scenario.run(lab, name, writes=True)
     for step in result["steps"]:
         OUTAGES[f"{name}: {step['label']}"] = step["outage_s"]
     assert_steps_as_expected(result)
+    assert_writes_as_promised(result)
     assert result["summary"]["served_by"][-1] == lab.cfg.master
     assert who_serves(lab) == lab.cfg.master
     if name in ("graceful-stop", "hard-kill", "standby"):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import TEST_LAB, assert_steps_as_expected, make_config
+from conftest import TEST_LAB, assert_steps_as_expected, assert_writes_as_promised, make_config
 from lab import boards, heartbeat, scenario
 from lab.engine.handle import LabHandle
 from lab.errors import ConfigError
@@ -77,9 +77,10 @@ def test_a_board_refuses_every_container_but_its_own_node(healed: LabHandle, lab
 
 
 def test_a_dead_master_is_reset_through_its_board_before_the_backup_takes_over(healed: LabHandle, tmp_path):
-    result = scenario.run(healed, "fenced-kill", report_dir=tmp_path)
+    result = scenario.run(healed, "fenced-kill", report_dir=tmp_path, writes=True)
     assert tuple(result["steps"][0]["bounds_s"]) == healed.cfg.fenced_takeover
     assert_steps_as_expected(result)
+    assert_writes_as_promised(result)
     data = json.loads((tmp_path / "report.json").read_text())
     kill_t = data["marks"][0]["t"]
     first_ha2 = min(x["t"] for x in data["samples"] if x["result"] == "ok" and x["node"] == "ha2")
@@ -87,6 +88,13 @@ def test_a_dead_master_is_reset_through_its_board_before_the_backup_takes_over(h
     reset = [e["t"] for e in data["events"] if e["node"] == "bmc-ha1" and e["kind"] == "fence"]
     # on the timeline: the kill, ha1 declared dead, its board's reset, then ha2's first answer
     assert dead and reset and kill_t < dead[0] < reset[0] < first_ha2, (kill_t, dead, reset, first_ha2)
+    assert who_serves(healed) == "ha1"
+
+
+def test_a_hung_master_is_reset_by_its_board_and_no_acknowledged_write_is_lost(healed: LabHandle):
+    result = scenario.run(healed, "fenced-pause", writes=True)
+    assert_steps_as_expected(result)
+    assert_writes_as_promised(result)
     assert who_serves(healed) == "ha1"
 
 
@@ -100,8 +108,9 @@ def test_with_the_management_network_cut_a_dead_master_is_not_taken_over_until_t
 
 
 def test_split_brain_with_fencing_ends_with_one_owner(healed: LabHandle):
-    result = scenario.run(healed, "fenced-split-brain")
+    result = scenario.run(healed, "fenced-split-brain", writes=True)
     assert_steps_as_expected(result)
+    assert_writes_as_promised(result)
     assert who_serves(healed) == "ha1"
 
 

@@ -3,26 +3,28 @@ timeline placed by heartbeat's microsecond syslog stamps."""
 
 import json
 
-from conftest import assert_steps_as_expected
+from conftest import assert_steps_as_expected, assert_writes_as_promised
 from lab.engine.handle import LabHandle
 from lab.observe.state import who_serves
 from lab.scenario import run
 
 
 def test_hard_kill_scenario_measures_the_outage_and_writes_a_readable_report(lab: LabHandle, tmp_path):
-    result = run(lab, "hard-kill", where="ha3", report_dir=tmp_path)
+    result = run(lab, "hard-kill", where="ha3", report_dir=tmp_path, writes=True)
     kill, heal = result["steps"]
     assert kill["label"] == "kill ha1" and heal["label"] == "heal"
     # a power cut is noticed deadtime after the last heartbeat heard (up to one keepalive before
     # the kill); the takeover then ends within the stated budget
     assert tuple(kill["bounds_s"]) == lab.cfg.crash_takeover
     assert_steps_as_expected(result)
+    assert_writes_as_promised(result)
     s = result["summary"]
     assert s["rate_hz"] >= 19 and s["served_by"] == ["ha1", "ha2", "ha1"] and s["node_changes"] == 2
     assert s["failure_windows"] >= 2
     data = json.loads((tmp_path / "report.json").read_text())
     assert (tmp_path / "timeline.png").stat().st_size > 10_000
     assert "<svg" in (tmp_path / "report.html").read_text()
+    assert "client writes" in (tmp_path / "report.html").read_text() and data["writes"]["check"]["valid"]
     assert who_serves(lab) == "ha1"
 
     # the timeline: ha2 declares ha1 dead after the kill and before ha2's first good answer,
