@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images browser bench-class lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images browser bench-class bench-fence lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,9 @@ bench: images ## benchmark: outages, outage vs deadtime, lab-up warm and cold, m
 
 bench-class: images ## classroom load: COUNT labs (default 24), every master killed at once (bench/CLASS.md)
 	$(BIN)/python bench/class_load.py $(if $(COUNT),--count $(COUNT),)
+
+bench-fence: images ## split brain RUNS times (default 10) without and with IPMI fencing, writes checked (bench/SPLIT_BRAIN.md)
+	$(BIN)/python bench/split_brain.py $(if $(RUNS),--runs $(RUNS),)
 
 clean-images: $(STAMP) ## remove the lab's images (the next build starts cold)
 	$(LAB) images --remove
