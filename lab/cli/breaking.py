@@ -36,7 +36,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("scenario", help="run a named scenario with the probe on and write its report",
-                       description="\n".join(f"{n:14} {sc.help}" for n, sc in SCENARIOS.items()),
+                       description="\n".join(f"{n:18} {sc.help}" + (f" [needs --stonith {sc.stonith}]"
+                                                                         if sc.stonith != "none" else "")
+                                              for n, sc in SCENARIOS.items()),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     name_arg(p)
     p.add_argument("action", choices=["run", "list"])
@@ -79,7 +81,7 @@ def cmd_audit(a: argparse.Namespace) -> int:
 def cmd_scenario(a: argparse.Namespace) -> int:
     if a.action == "list" or a.scenario is None:
         for n, sc in SCENARIOS.items():
-            print(f"{n:14} {sc.help}")
+            print(f"{n:18} {sc.help}" + (f" [needs --stonith {sc.stonith}]" if sc.stonith != "none" else ""))
         return 0 if a.action == "list" else 2
     result = run(LabHandle.attach(a.name), a.scenario, where=a.where,
                  report_dir=Path(a.report) if a.report else None, writes=a.writes)
