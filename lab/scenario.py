@@ -124,7 +124,8 @@ def handover(cfg: LabConfig) -> tuple[float, float]:
 
 
 def crash(cfg: LabConfig) -> tuple[float, float]:
-    return cfg.crash_takeover
+    """A node dies: on a lab with boards the survivor fences it first."""
+    return cfg.fenced_takeover if cfg.has_boards else cfg.crash_takeover
 
 
 def fenced(cfg: LabConfig) -> tuple[float, float]:
@@ -251,6 +252,9 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
     if name not in SCENARIOS:
         raise ConfigError(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}")
     scenario = SCENARIOS[name]
+    if lab.cfg.stonith == "meatware" and scenario.stonith != "meatware":
+        raise ConfigError(f"lab {lab.cfg.name!r} fences with meatware: every takeover waits for an operator's "
+                          "`meatclient -c NODE`, so only the meatware scenario runs on it")
     if scenario.stonith != "none" and lab.cfg.stonith != scenario.stonith:
         raise ConfigError(f"scenario {name!r} needs a lab with fencing {scenario.stonith!r}; lab {lab.cfg.name!r} "
                           f"has {lab.cfg.stonith!r}: `lab up --name NAME --stonith {scenario.stonith}`")

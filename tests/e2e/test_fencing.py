@@ -120,11 +120,11 @@ def test_fencing_scenarios_refuse_a_lab_without_the_fencing_they_need(lab: LabHa
 
 
 def test_meatware_makes_the_takeover_wait_for_the_operator(healed: LabHandle):
+    # the module's last test: the lab is removed after it, so it stays on meatware
     heartbeat.reconfigure(healed, stonith="meatware")
-    try:
-        result = scenario.run(healed, "meatware")
-        assert_steps_as_expected(result)
-        wait_until("ha1 to serve again", lambda: (who_serves(healed) == "ha1", who_serves(healed)), 60)
-        assert not status(healed)["problems"]
-    finally:
-        heartbeat.reconfigure(healed, stonith="ipmi")
+    with pytest.raises(ConfigError, match="only the meatware scenario"):
+        scenario.run(healed, "hard-kill")
+    result = scenario.run(healed, "meatware")
+    assert_steps_as_expected(result)
+    wait_until("ha1 to serve again", lambda: (who_serves(healed) == "ha1", who_serves(healed)), 60)
+    assert not status(healed)["problems"]
