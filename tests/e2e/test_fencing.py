@@ -13,7 +13,7 @@ from conftest import TEST_LAB, assert_steps_as_expected, assert_writes_as_promis
 from lab import boards, heartbeat, scenario
 from lab.engine.handle import LabHandle
 from lab.errors import ConfigError
-from lab.observe.state import status, who_serves
+from lab.observe.state import last_fence, status, who_serves
 from lab.provision import remove_lab, up
 from lab.recovery import heal
 from lab.waiting import wait_until
@@ -62,6 +62,11 @@ def test_a_board_powers_its_node_off_and_on_and_lab_status_shows_it(healed: LabH
     healed.wait_container("ha2", "running")
     assert boards.power_state(healed, "ha2") == "on"
     assert "power off ha2" in boards.board_log(healed, "ha2") and "power on ha2" in boards.board_log(healed, "ha2")
+    # ha1 saw ha2 die and fenced it too (a power on, for a node that is off): let that and
+    # ha2's boot (heartbeat starts at boot) finish before the next test heals
+    wait_until("ha1 to finish fencing ha2", lambda: (
+        (line := last_fence(healed, "ha1")) is None or "now reset" in line, line), healed.cfg.failover_wait)
+    heartbeat.wait_joined(healed, "ha2")
 
 
 def test_a_board_refuses_every_container_but_its_own_node(healed: LabHandle, lab: LabHandle):
