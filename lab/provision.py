@@ -23,7 +23,7 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from . import boards
+from . import boards, exerciser
 from .engine import images
 from .engine.handle import LabHandle, Say, docker_client, say_stderr
 from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
@@ -124,6 +124,8 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
             for done in [pool.submit(wait_nfs, lab), *(pool.submit(wait_node_ready, lab, n) for n in NODES),
                          *(pool.submit(boards.wait_answering, lab, n) for n in NODES if lab.cfg.has_boards)]:
                 done.result()
+        step = "give ha3 root ssh to the nodes with a key made for this lab (the CTS exerciser)"
+        exerciser.install_keys(lab)
         if lab.cfg.stage == FIRST:  # later stages test it in the serial-cable step's solution
             step = "test the serial cable (the article's cat/echo test)"
             solutions.SERIAL_CABLE.run(lab)

@@ -1,4 +1,4 @@
-"""lab fail, heal, audit, scenario, probe: breaking the cluster and watching it recover."""
+"""lab fail, heal, audit, scenario, probe, cts: breaking the cluster and watching it recover."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import time
 from pathlib import Path
 
+from .. import cts
 from ..engine.handle import LabHandle
+from ..errors import ConfigError
 from ..faults import FAULTS, check_fault, inject
 from ..model.config import CLIENT, NODES
 from ..observe.audit import audit
@@ -49,6 +51,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="also run clients that write to a CGI application on /ha throughout, and check with "
                         "Jepsen's set semantics what the shared disk kept")
     p.set_defaults(func=cmd_scenario)
+
+    p = sub.add_parser("cts", help="run Linux-HA's Cluster Test Suite from ha3 against the cluster",
+                       description="CTS drives random tests (" + ", ".join(cts.TESTS) + "; Stonith on a lab with "
+                       "IPMI boards) against the cluster over ssh from ha3, watches every node's syslog for bad "
+                       "news and audits the resources after each test. The lab is healed afterwards.")
+    name_arg(p)
+    p.add_argument("--tests", metavar="NAME,...", help="only these tests (default: every applicable one)")
+    p.add_argument("--iterations", type=int, default=20, help="how many tests CTS draws (default 20)")
+    p.add_argument("--seed", help="CTS's random seed (default: the time); the same seed draws the same tests")
+    p.add_argument("--report", metavar="DIR", default=None,
+                   help="write cts.log, cluster.log, cts.json and summary.txt into DIR (default reports/cts-SEED)")
+    p.set_defaults(func=cmd_cts)
 
     p = sub.add_parser("probe", help="watch the cluster URL live: who answers, and every outage")
     name_arg(p)
@@ -110,6 +124,20 @@ def cmd_scenario(a: argparse.Namespace) -> int:
     bad = [st for st in result["steps"] if st["within_bounds"] is False or not all(h["ok"] for h in st["holds"])]
     lost = bool(w) and w["keeps_writes"] and not w["check"]["valid"]
     return 1 if bad or lost else 0
+
+
+def cmd_cts(a: argparse.Namespace) -> int:
+    if a.iterations < 1:
+        raise ConfigError(f"--iterations {a.iterations}: expected at least 1")
+    lab = LabHandle.attach(a.name)
+    tests = cts.check_tests(lab, [t.strip() for t in a.tests.split(",") if t.strip()] if a.tests else None)
+    seed = a.seed or str(int(time.time()))
+    report = Path(a.report) if a.report else Path("reports") / f"cts-{lab.cfg.name}-{seed}"
+    result = cts.run(lab, tests, a.iterations, seed, report_dir=report, progress=lambda m: print(m, flush=True))
+    print(result.report())
+    print(f"  report: {result.files['summary']}  CTS's log: {result.files['cts_log']}  "
+          f"the nodes' syslog: {result.files['cluster_log']}")
+    return 0 if result.passed else 1
 
 
 def cmd_probe(a: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ and the node, nfs and client images built from images/."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -24,6 +25,9 @@ from ..model.topology import LAB_IMAGES, image_name
 from .labels import APP, LABEL_APP, LABEL_CONTEXT, LABEL_ROLE
 
 IMAGES_DIR = Path(__file__).resolve().parents[2] / "images"
+# files more than one image needs (the CTS patch: the exerciser runs CTS, the nodes its
+# proxy), put into every build context as shared/
+SHARED_DIR = IMAGES_DIR / "shared"
 UPSTREAM_BASE = "debian:bookworm-slim"
 BOOTSTRAP_BASE = "heartbeat-lab/base:bookworm"
 
@@ -112,12 +116,29 @@ def _run(cmd: list[str], what: str) -> None:
         raise ImageError(f"{what} failed (exit {proc.returncode}):\n{tail}")
 
 
+def context_files(kind: str) -> dict[str, Path]:
+    """The build context of images/<kind>: its own files, and images/shared/ as shared/."""
+    files = {}
+    for top, prefix in ((IMAGES_DIR / kind, ""), (SHARED_DIR, "shared/")):
+        for path in sorted(p for p in top.rglob("*") if p.is_file()):
+            files[prefix + str(path.relative_to(top))] = path
+    return files
+
+
+def context_tar(kind: str) -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, path in context_files(kind).items():
+            tar.add(str(path), arcname=name)
+    buf.seek(0)
+    return buf
+
+
 def context_hash(kind: str, base_id: str) -> str:
     """Hash of everything a build depends on: the context's files and the base image id."""
     h = hashlib.sha256(base_id.encode())
-    ctx = IMAGES_DIR / kind
-    for path in sorted(p for p in ctx.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(ctx)).encode())
+    for name, path in context_files(kind).items():
+        h.update(name.encode())
         h.update(oct(path.stat().st_mode & 0o777).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
@@ -139,7 +160,8 @@ def build_image(client: docker.DockerClient, kind: str, base: str, say: Say = _s
     t0 = time.monotonic()
     log: list[str] = []
     stream = client.api.build(
-        path=str(IMAGES_DIR / kind),
+        fileobj=context_tar(kind),
+        custom_context=True,
         tag=tag,
         buildargs={"BASE_IMAGE": base},
         labels={LABEL_APP: APP, LABEL_ROLE: f"image-{kind}", LABEL_CONTEXT: digest},

@@ -1,0 +1,55 @@
+"""Linux-HA's own Cluster Test Suite, run from ha3 against the suite's lab: CTS's verdict,
+not the lab's, decides."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from lab import cts
+from lab.exerciser import CLUSTER_LOG, logs_forwarded
+from lab.model.config import CLIENT, NODES
+from lab.observe.state import who_serves
+
+# CTS draws its tests at random from this seed: these 11 iterations run each of the 11
+# tests that apply to a haresources cluster once (the test checks that they did)
+SEED = "40149"
+
+
+def test_ha3_reaches_the_nodes_as_root_and_reads_their_syslog(lab) -> None:  # noqa: ANN001
+    for node in NODES:
+        res = lab.sh(CLIENT, f"ssh {node} 'id -u; hostname'")
+        assert res.ok and res.output.split() == ["0", node], res.output
+    key = lab.read_file(CLIENT, "/root/.ssh/id_ed25519.pub").decode()
+    assert f"heartbeat-lab {lab.cfg.name} exerciser" in key  # made for this lab, not baked into the image
+    mark = f"cts-test-{lab.cfg.name}"
+    lab.sh(NODES[1], f"logger -p local0.info {mark}", check=True)
+    logs_forwarded(lab)
+    lines = [ln for ln in lab.read_file(CLIENT, CLUSTER_LOG).decode().splitlines() if mark in ln]
+    assert lines and f" {NODES[1]} " in lines[-1], lines
+
+
+def test_cts_runs_every_applicable_test_and_reports_no_bad_news(lab, tmp_path) -> None:  # noqa: ANN001
+    tests = cts.applicable(lab)
+    result = cts.run(lab, iterations=len(tests), seed=SEED, report_dir=tmp_path)
+    print("\n" + result.report())
+    ran = {name for name, stats in result.per_test.items() if stats.get("calls", 0) > 0}
+    assert ran == set(tests), f"seed {SEED} was expected to draw every test once; CTS ran {sorted(ran)}"
+    assert result.overall.get("BadNews") == 0, result.bad_news
+    assert result.passed, result.report()
+    # the report folder holds CTS's own log and the nodes' syslog of the run
+    saved = json.loads((tmp_path / "cts.json").read_text())
+    assert saved["passed"] and saved["overall"] == result.overall
+    assert "Overall Results:" in (tmp_path / "cts.log").read_text()
+    assert "Initial resource acquisition complete" in (tmp_path / "cluster.log").read_text()
+    # and the lab is back as it was: the master serves
+    assert who_serves(lab) == lab.cfg.master
+
+
+def test_cts_refuses_an_unknown_test_before_touching_the_cluster(lab) -> None:  # noqa: ANN001
+    proc = subprocess.run([sys.executable, "-m", "lab", "cts", "--name", lab.cfg.name, "--tests", "Flip,Nope"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "unknown CTS test(s) Nope" in proc.stderr and "Flip" in proc.stderr
+    assert "Stonith" not in cts.applicable(lab)  # no boards on this lab: no Stonith test
