@@ -11,11 +11,13 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .boards import ipmitool_argv
 from .engine.handle import LabHandle
 from .errors import LabError
 from .exerciser import CLUSTER_LOG, logs_forwarded
@@ -106,8 +108,10 @@ def parse(output: str, result: CtsResult) -> CtsResult:
 def command(lab: LabHandle, tests: list[str], iterations: int, seed: str) -> list[str]:
     argv = ["python3", "-u", f"{CTS_DIR}/CTSlab.py", "--logfile", CLUSTER_LOG, "--seed", seed,
             "--stonith", "yes" if "Stonith" in tests else "no"]
-    if lab.cfg.stonith == "ipmi":
-        argv += ["--stonith-type", "external/ipmi"]
+    if "Stonith" in tests:
+        # CTS resets the node as an operator would: ipmitool to the node's board, from ha3
+        argv += ["--reset-command", " ".join(shlex.quote(a) for a in ipmitool_argv(lab, "%s", "chassis", "power",
+                                                                                      "reset"))]
     return argv + ["--choose", ",".join(tests), str(iterations)]
 
 

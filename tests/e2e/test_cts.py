@@ -7,10 +7,14 @@ import json
 import subprocess
 import sys
 
-from lab import cts
+from lab import cts, heartbeat
 from lab.exerciser import CLUSTER_LOG, logs_forwarded
 from lab.model.config import CLIENT, NODES
+from lab.model.contract import HA_LOG
+from lab.observe.audit import line_count, lines_since
 from lab.observe.state import who_serves
+from lab.recovery import heal
+from lab.waiting import wait_until
 
 # CTS draws its tests at random from this seed: these 11 iterations run each of the 11
 # tests that apply to a haresources cluster once (the test checks that they did)
@@ -53,3 +57,24 @@ def test_cts_refuses_an_unknown_test_before_touching_the_cluster(lab) -> None:  
     assert proc.returncode == 1
     assert "unknown CTS test(s) Nope" in proc.stderr and "Flip" in proc.stderr
     assert "Stonith" not in cts.applicable(lab)  # no boards on this lab: no Stonith test
+
+
+def test_a_node_started_alone_does_not_hear_its_stopped_peer_on_the_serial_cable(lab) -> None:  # noqa: ANN001
+    """Found by CTS (StartOnebyOne, SpecialTest1): the pty behind /dev/ttyS0 queued what the
+    peer sent while no heartbeat read it, and a later start read a stopped peer's last
+    "active" heartbeats. A serial port that nobody has open drops what arrives."""
+    master, backup = lab.cfg.master, lab.cfg.backup
+    try:
+        heartbeat.stop_heartbeat(lab, master)  # the backup takes over and sends heartbeats ...
+        heartbeat.stop_heartbeat(lab, backup)  # ... that nobody on the master reads, then stops
+        mark = line_count(lab, master, HA_LOG)
+        heartbeat.start_heartbeat(lab, master)
+        wait_until(f"{master} to finish its start-up round alone",
+                   lambda: ("Initial resource acquisition complete" in lines_since(lab, master, HA_LOG, mark), "not yet"),
+                   timeout=lab.cfg.start_wait)
+        log = lines_since(lab, master, HA_LOG, mark)
+        assert f"Status update for node {backup}: status active" not in log, log
+        assert f"Link {backup}:/dev/ttyS0 up" not in log, log
+        assert who_serves(lab) == master
+    finally:
+        heal(lab)
