@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images browser bench-class bench-fence lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images browser test-slow bench-class bench-fence bench-cts lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,14 +52,20 @@ browser: ## Debian's chromium for the dashboard's browser test (apt-get install 
 	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
 
-test: images browser ## every test: unit, then end to end against a real cluster
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: images browser ## every test but the slow ones: unit, then end to end against a real cluster (about 20 min)
+	$(BIN)/pytest -m 'not slow' $(PYTEST_ARGS)
+
+test-slow: images ## the slow tests: the article's own timers (deadtime 60 s), about 3 min
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 bench: images ## benchmark: outages, outage vs deadtime, lab-up warm and cold, memory (about 20 min)
 	$(BIN)/python bench/run.py --cold $(BENCH_ARGS)
 
 bench-class: images ## classroom load: COUNT labs (default 24), every master killed at once (bench/CLASS.md)
 	$(BIN)/python bench/class_load.py $(if $(COUNT),--count $(COUNT),)
+
+bench-cts: images ## Linux-HA's Cluster Test Suite, ITERATIONS (default 20) tests on a fast-timing lab (bench/CTS.md)
+	$(BIN)/python bench/cts_run.py $(if $(ITERATIONS),--iterations $(ITERATIONS),)
 
 bench-fence: images ## split brain RUNS times (default 10) without and with IPMI fencing, writes checked (bench/SPLIT_BRAIN.md)
 	$(BIN)/python bench/split_brain.py $(if $(RUNS),--runs $(RUNS),)

@@ -25,9 +25,10 @@ from ..model.topology import LAB_IMAGES, image_name
 from .labels import APP, LABEL_APP, LABEL_CONTEXT, LABEL_ROLE
 
 IMAGES_DIR = Path(__file__).resolve().parents[2] / "images"
-# files more than one image needs (the CTS patch: the exerciser runs CTS, the nodes its
-# proxy), put into every build context as shared/
+# files more than one image needs (the CTS patch: the exerciser ha3 runs CTS, the nodes its
+# proxy), put into those images' build contexts as shared/
 SHARED_DIR = IMAGES_DIR / "shared"
+SHARED_BY = ("node", "client")
 UPSTREAM_BASE = "debian:bookworm-slim"
 BOOTSTRAP_BASE = "heartbeat-lab/base:bookworm"
 
@@ -117,9 +118,10 @@ def _run(cmd: list[str], what: str) -> None:
 
 
 def context_files(kind: str) -> dict[str, Path]:
-    """The build context of images/<kind>: its own files, and images/shared/ as shared/."""
+    """The build context of images/<kind>: its own files, and images/shared/ as shared/ for
+    the images that use it."""
     files = {}
-    for top, prefix in ((IMAGES_DIR / kind, ""), (SHARED_DIR, "shared/")):
+    for top, prefix in ((IMAGES_DIR / kind, ""), *(((SHARED_DIR, "shared/"),) if kind in SHARED_BY else ())):
         for path in sorted(p for p in top.rglob("*") if p.is_file()):
             files[prefix + str(path.relative_to(top))] = path
     return files

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 from lab import cts, heartbeat
 from lab.exerciser import CLUSTER_LOG, logs_forwarded
 from lab.model.config import CLIENT, NODES
 from lab.model.contract import HA_LOG
 from lab.observe.audit import line_count, lines_since
-from lab.observe.state import who_serves
+from lab.observe.state import wait_serving, who_serves
 from lab.recovery import heal
 from lab.waiting import wait_until
 
@@ -59,10 +60,11 @@ def test_cts_refuses_an_unknown_test_before_touching_the_cluster(lab) -> None:  
     assert "Stonith" not in cts.applicable(lab)  # no boards on this lab: no Stonith test
 
 
-def test_a_node_started_alone_does_not_hear_its_stopped_peer_on_the_serial_cable(lab) -> None:  # noqa: ANN001
+def test_a_node_started_alone_does_not_hear_its_stopped_peer_and_stops_once_joined(lab) -> None:  # noqa: ANN001
     """Found by CTS (StartOnebyOne, SpecialTest1): the pty behind /dev/ttyS0 queued what the
     peer sent while no heartbeat read it, and a later start read a stopped peer's last
-    "active" heartbeats. A serial port that nobody has open drops what arrives."""
+    "active" heartbeats. A serial port that nobody has open drops what arrives. Then the
+    sequence of the stop that hung: the master started alone, joined by its peer, stopped."""
     master, backup = lab.cfg.master, lab.cfg.backup
     try:
         heartbeat.stop_heartbeat(lab, master)  # the backup takes over and sends heartbeats ...
@@ -76,5 +78,12 @@ def test_a_node_started_alone_does_not_hear_its_stopped_peer_on_the_serial_cable
         assert f"Status update for node {backup}: status active" not in log, log
         assert f"Link {backup}:/dev/ttyS0 up" not in log, log
         assert who_serves(lab) == master
+        heartbeat.start_heartbeat(lab, backup)
+        heartbeat.wait_joined(lab, backup)
+        t0 = time.monotonic()
+        heartbeat.stop_heartbeat(lab, master)
+        took = time.monotonic() - t0
+        assert took < lab.cfg.failover_wait, f"heartbeat stop on {master} took {took:.1f} s"
+        wait_serving(lab, backup, timeout=lab.cfg.handover_limit)
     finally:
         heal(lab)
