@@ -136,7 +136,10 @@ def run(lab: LabHandle, tests: list[str] | None = None, iterations: int = 20, se
     logs_forwarded(lab)
     log_start = len(lab.read_file(CLIENT, CLUSTER_LOG))
     argv = command(lab, tests, iterations, seed)
-    progress(f"CTS from ha3: {' '.join(argv[2:])}")
+    shown = " ".join(argv[2:])
+    if lab.cfg.has_boards:  # the boards' password stays out of what is printed
+        shown = shown.replace(lab.cfg.bmc_password, "***")
+    progress(f"CTS from ha3: {shown}")
     result = CtsResult(seed=seed, iterations=iterations, tests=tests, exit_code=-1)
     t0 = time.monotonic()
     out: list[str] = []

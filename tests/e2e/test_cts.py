@@ -41,6 +41,8 @@ def test_cts_runs_every_applicable_test_and_reports_no_bad_news(lab, tmp_path) -
     print("\n" + result.report())
     ran = {name for name, stats in result.per_test.items() if stats.get("calls", 0) > 0}
     assert ran == set(tests), f"seed {SEED} was expected to draw every test once; CTS ran {sorted(ran)}"
+    for name, stats in result.per_test.items():
+        assert stats["success"] == stats["calls"], (name, stats)
     assert result.overall.get("BadNews") == 0, result.bad_news
     assert result.passed, result.report()
     # the report folder holds CTS's own log and the nodes' syslog of the run
