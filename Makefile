@@ -55,7 +55,7 @@ browser: ## Debian's chromium for the dashboard's browser test (apt-get install 
 test: images browser ## every test but the slow ones: unit, then end to end against a real cluster (about 20 min)
 	$(BIN)/pytest -m 'not slow' $(PYTEST_ARGS)
 
-test-slow: images ## the slow tests: the article's own timers (deadtime 60 s), about 3 min
+test-slow: images ## the slow tests: the article's own timers (deadtime 60 s), auto_failback off; about 5 min
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 bench: images ## benchmark: outages, outage vs deadtime, lab-up warm and cold, memory (about 20 min)

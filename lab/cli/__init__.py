@@ -2,7 +2,7 @@
 down."""
 
 # One small module per group of commands: cluster (up, down, status, shell, logs),
-# breaking (fail, heal, audit, scenario, probe), build (images, compose), workshop (check, guide,
+# breaking (fail, heal, audit, scenario, probe, cts), build (images, compose), workshop (check, guide,
 # solve, reset, exercise), classroom (class up, status, reset, down).
 
 from __future__ import annotations

@@ -92,6 +92,7 @@ def test_a_master_killed_just_after_a_heal_is_declared_dead_after_deadtime_not_l
         (dead, deadtime)
 
 
+@pytest.mark.slow  # two restarts of the cluster with new timers: in make test-slow
 def test_auto_failback_off_keeps_ha2_serving_after_ha1_returns(lab: LabHandle, healthy):
     heartbeat.reconfigure(lab, auto_failback="off")
     try:
