@@ -145,12 +145,34 @@ def will_restart(lab: LabHandle, node: str) -> bool:
     """heartbeat on `node` has declared its peer dead while the peer's heartbeat lives on
     (paused, or cut off): when it hears the peer again it gives up its resources and
     restarts itself ("Performing heartbeat restart exec"). A peer that was stopped or
-    powered off comes back as a new heartbeat, and nobody restarts."""
+    powered off (a board's reset included) comes back as a new heartbeat, and nobody
+    restarts; nor does a `node` that was itself reset, whose heartbeat only started after
+    the fault and has not declared anyone dead: both read from the nodes' logs."""
     if peer_status(lab, node) != "dead":
         return False
     peer = lab.cfg.peer(node)
+    _, declared = _started_and_declared_dead(lab, node, peer)
+    if declared is None:  # this heartbeat has not declared the peer dead: a fresh start's view
+        return False
     status = lab.container_status(peer)
-    return status == "paused" or (status == "running" and heartbeat_running(lab, peer))
+    if status == "paused":
+        return True
+    if status != "running" or not heartbeat_running(lab, peer):
+        return False
+    peer_started, _ = _started_and_declared_dead(lab, peer, node)
+    return peer_started is not None and peer_started < declared
+
+
+def _started_and_declared_dead(lab: LabHandle, node: str, peer: str) -> tuple[str | None, str | None]:
+    """From `node`'s syslog (RFC 3339 stamps, which sort as text): when its running heartbeat
+    started (its last "Heartbeat generation" line), and when that heartbeat last declared
+    `peer` dead (None if it has not)."""
+    script = (f"awk '/heartbeat: .*Heartbeat generation:/ {{s=$1; d=\"-\"}} "
+              f"/heartbeat: .*node {peer}: is dead/ {{d=$1}} END {{print s, d}}' {MESSAGES}")
+    fields = lab.sh(node, script, timeout=10).output.split()
+    started = fields[0] if fields else None
+    declared = fields[1] if len(fields) > 1 and fields[1] != "-" else None
+    return started, declared
 
 
 def wait_restarted(lab: LabHandle, nodes: list[str], marks: dict[str, int]) -> None:
