@@ -65,7 +65,7 @@ def test_cts_refuses_an_unknown_test_before_touching_the_cluster(lab) -> None:  
 def test_a_node_started_alone_does_not_hear_its_stopped_peer_and_stops_once_joined(lab) -> None:  # noqa: ANN001
     """Found by CTS (StartOnebyOne, SpecialTest1): the pty behind /dev/ttyS0 queued what the
     peer sent while no heartbeat read it, and a later start read a stopped peer's last
-    "active" heartbeats. A serial port that nobody has open drops what arrives. Then the
+    "active" heartbeats. The cable now flushes what queued before heartbeat starts. Then the
     sequence of the stop that hung: the master started alone, joined by its peer, stopped."""
     master, backup = lab.cfg.master, lab.cfg.backup
     try:
