@@ -22,6 +22,7 @@ from .engine.handle import LabHandle
 from .errors import LabError
 from .exerciser import CLUSTER_LOG, logs_forwarded
 from .model.config import CLIENT, NODES
+from .model.contract import IPFAIL
 
 CTS_DIR = "/usr/share/heartbeat/cts"
 # The tests of CTStests.py that apply to a haresources (release 1) cluster; the others are
@@ -180,6 +181,11 @@ def _restore(lab: LabHandle, heal: Callable[[LabHandle], None]) -> None:
     packet-loss file. Remove it, and heal: heartbeat started, the master serving."""
     for node in NODES:
         lab.sh(node, "rm -f /etc/ha.d/OnlyForTesting")
+        # an ipfail whose heartbeat was killed (DetectionTime's kill -9) spins on its lost
+        # connection: kill any ipfail that is not a child of a running heartbeat
+        lab.sh(node, f"for p in $(pgrep -f {IPFAIL}); do "
+                     "[ \"$(cat /proc/$(ps -o ppid= -p $p | tr -d ' ')/comm 2>/dev/null)\" = heartbeat ] "
+                     "|| kill -9 $p; done; true")
     heal(lab)
 
 
