@@ -36,11 +36,15 @@ def _chains(lab: LabHandle, node: str) -> None:
     """, check=True)
 
 
-def _drop(lab: LabHandle, node: str, peer_net: str) -> None:
-    """Drop everything between `node` and the addresses `peer_net` (an address or subnet)."""
+def _drop(lab: LabHandle, node: str, peer_net: str, outgoing: bool = True) -> None:
+    """Drop everything between `node` and the addresses `peer_net` (an address or subnet):
+    what arrives from them and, if `outgoing`, what the node sends them (the sender's
+    sendto() then fails with EPERM, as a packet filter's DROP on the way out does)."""
     _chains(lab, node)
-    lab.sh(node, f"iptables -A {FAULT_CHAIN_IN} -s {peer_net} -j DROP && "
-                 f"iptables -A {FAULT_CHAIN_OUT} -d {peer_net} -j DROP", check=True)
+    rules = f"iptables -A {FAULT_CHAIN_IN} -s {peer_net} -j DROP"
+    if outgoing:
+        rules += f" && iptables -A {FAULT_CHAIN_OUT} -d {peer_net} -j DROP"
+    lab.sh(node, rules, check=True)
 
 
 def cut_from_ping_node(lab: LabHandle, node: str) -> bool:
@@ -78,8 +82,12 @@ def cut_lan(lab: LabHandle, node: str | None = None) -> None:
 
 
 def cut_serial(lab: LabHandle, node: str | None = None) -> None:
+    """Cut the cable: each end stops receiving. Only what arrives is dropped: on a cut cable
+    the sender's writes still succeed, and a DROP on the way out would fail socat's sendto()
+    with EPERM, end it, and leave heartbeat reading a hung-up pty ("EOF in ttygets" logged
+    in a busy loop, a CPU each, until heartbeat restarts)."""
     for n in NODES:
-        _drop(lab, n, lab.cfg.serial_ip(lab.cfg.peer(n)))
+        _drop(lab, n, lab.cfg.serial_ip(lab.cfg.peer(n)), outgoing=False)
 
 
 def isolate(lab: LabHandle, node: str | None) -> None:
