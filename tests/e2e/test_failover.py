@@ -15,7 +15,8 @@ from lab import heartbeat, scenario
 from lab.engine.handle import LabHandle
 from lab.faults import inject
 from lab.model.render import index_text, page_text
-from lab.observe.audit import audit, log_marks
+from lab.model.contract import HA_LOG
+from lab.observe.audit import audit, lines_since, log_marks
 from lab.observe.probe import Probe
 from lab.observe.state import link_status, node_state, peer_status, status, wait_nfs, wait_serving, who_serves
 from lab.observe.timeline import LogWatcher
@@ -119,13 +120,25 @@ def test_lan_cut_alone_does_not_fail_over_the_serial_cable_carries_the_heartbeat
     assert_audit_clean(lab, healthy, "ha1")
 
 
-def test_serial_cut_alone_does_not_fail_over(lab: LabHandle, healthy):
+def test_serial_cut_alone_does_not_fail_over_and_the_mended_cable_carries_heartbeats_again(lab: LabHandle, healthy):
+    pids = {node: master_pid(lab, node) for node in ("ha1", "ha2")}
     inject(lab, "cut-serial")
     for node in ("ha1", "ha2"):
         wait_link(lab, node, "/dev/ttyS0", "dead")
     assert link_status(lab, "ha1", "eth0") == "up"
     assert who_serves(lab) == "ha1"
     assert_audit_clean(lab, healthy, "ha1")
+    # mended, the same heartbeats hear each other on it again: a cut cable hangs nothing up
+    heal(lab)
+    for node in ("ha1", "ha2"):
+        wait_link(lab, node, "/dev/ttyS0", "up")
+        assert master_pid(lab, node) == pids[node], f"heartbeat on {node} was restarted"
+        log = lines_since(lab, node, HA_LOG, healthy[node])
+        assert "EOF in ttygets" not in log, log[-2000:]
+
+
+def master_pid(lab: LabHandle, node: str) -> str:
+    return lab.sh(node, "pgrep -xf 'heartbeat: master control process'", check=True).output.strip()
 
 
 # ---- resources failing under heartbeat --------------------------------------------------------------
