@@ -15,6 +15,7 @@ from .engine.handle import LabHandle
 from .errors import ConfigError
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import FAULT_CHAIN_IN, FAULT_CHAIN_OUT, HB_STANDBY, HB_TAKEOVER
+from .observe.audit import fault_begins
 from .observe.state import node_state
 from .waiting import wait_until
 
@@ -171,6 +172,7 @@ def inject(lab: LabHandle, name: str, node: str | None = None) -> None:
     """Put fault `name` in place (on `node` where it needs one); returns once it is."""
     fault = check_fault(name, node)
     lab.say(f"fault: {name}{' on ' + node if node else ''}")
+    fault_begins(lab)  # `lab audit` reads heartbeat's log from here (the first fault since a heal)
     fault.apply(lab, node)
 
 

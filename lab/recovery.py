@@ -11,7 +11,7 @@ from .errors import LabError
 from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES
-from .observe.audit import audit, line_count, lines_since
+from .observe.audit import audit, heal_ends, line_count, lines_since
 from .observe.state import (ha_log, heartbeat_running, node_state, peer_status, settled, wait_nfs, wait_node_ready,
                              who_serves)
 from .waiting import WaitTimeout, wait_until
@@ -53,6 +53,7 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
             heartbeat.start_heartbeat(lab, node)
     restore_owner(lab)
     finish_start_up_rounds(lab)
+    heal_ends(lab)  # the fault episode is over: the next fault opens a new audit window
 
 
 def finish_start_up_rounds(lab: LabHandle) -> None:
@@ -201,7 +202,7 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
     last_takeover = -1e9
     unsettled_since: float | None = None
     while True:
-        a = audit(lab)
+        a = audit(lab, read_logs=False)
         calm = settled(lab)
         if a.owner == master and not a.unreachable and who_serves(lab) == master and calm:
             return

@@ -50,7 +50,7 @@ def serving(node: str) -> Check:
 
 
 def split_brain(lab: LabHandle) -> tuple[bool, str]:
-    a = audit(lab)
+    a = audit(lab, read_logs=False)
     return a.split_brain, a.report()
 
 

@@ -11,7 +11,7 @@ from ..engine.handle import LabHandle
 from ..errors import ConfigError
 from ..faults import FAULTS, check_fault, inject
 from ..model.config import CLIENT, NODES
-from ..observe.audit import audit
+from ..observe.audit import WINDOWS, audit, window
 from ..observe.probe import Probe
 from ..recovery import heal
 from ..scenario import SCENARIOS, run
@@ -35,6 +35,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("audit", help="exactly one node holds the VIP, /ha and Apache; no ownership errors in ha-log")
     name_arg(p)
+    p.add_argument("--since", choices=list(WINDOWS), default="fault",
+                   help="which part of ha-log to read: " + "; ".join(f"{k}: {v}" for k, v in WINDOWS.items())
+                   + " (default: fault)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("scenario", help="run a named scenario with the probe on and write its report",
@@ -87,7 +90,11 @@ def cmd_heal(a: argparse.Namespace) -> int:
 
 
 def cmd_audit(a: argparse.Namespace) -> int:
-    result = audit(LabHandle.attach(a.name))
+    lab = LabHandle.attach(a.name)
+    marks = window(lab, a.since)
+    result = audit(lab, since=marks)
+    print(f"ha-log read {WINDOWS[a.since]}"
+          + (" (" + ", ".join(f"{n} from line {m + 1}" for n, m in marks.items()) + ")" if marks else ""))
     print(result.report())
     return 0 if result.ok else 1
 

@@ -71,7 +71,65 @@ def log_marks(lab: LabHandle) -> dict[str, int]:
     return {node: line_count(lab, node, HA_LOG) for node in NODES}
 
 
-def audit(lab: LabHandle, since: dict[str, int] | None = None) -> Audit:
+# ---- the window an audit reads: heartbeat's log since a fault began, or since a heal ended ----
+# Each node keeps, in WINDOW_FILE, how many lines its ha-log had when the current fault episode
+# began (the first fault injected after a heal: "fault N", with "open" until the heal ends) and
+# when the last heal ended ("heal N"). The log only grows, and the file lives in the node's own
+# filesystem, so it survives a killed node; `lab reset` starts both afresh.
+WINDOW_FILE = "/var/lib/heartbeat-lab/audit-window"
+WINDOWS = {
+    "fault": "since the last fault episode began (the faults injected since the last heal, and that heal)",
+    "heal": "since the last heal ended",
+    "up": "everything since the lab came up",
+}
+
+
+def fault_begins(lab: LabHandle) -> None:
+    """Called as a fault is injected: the first one after a heal opens a new window."""
+    _mark(lab, 'echo "fault $n"; grep "^heal " "$f"; echo open', unless='grep -qx open "$f"')
+
+
+def heal_ends(lab: LabHandle) -> None:
+    """Called once a heal has brought the master back: the fault episode is over."""
+    _mark(lab, 'grep "^fault " "$f"; echo "heal $n"')
+
+
+def _mark(lab: LabHandle, lines: str, unless: str = "false") -> None:
+    """Rewrite each running node's WINDOW_FILE with `lines` (shell; $n is ha-log's length now)."""
+    for node in NODES:
+        if lab.container_status(node) == "running":
+            lab.sh(node, f'f={WINDOW_FILE}; mkdir -p "${{f%/*}}"; touch "$f"; {unless} && exit 0; '
+                         f'n=$(wc -l < {HA_LOG} 2>/dev/null || echo 0); '
+                         f'{{ {lines}; }} > "$f.new"; mv "$f.new" "$f"', timeout=10)
+
+
+def window(lab: LabHandle, since: str = "fault") -> dict[str, int]:
+    """The ha-log marks (lines to skip, per node) of the window `since` (a key of WINDOWS)."""
+    if since not in WINDOWS:
+        raise ValueError(f"unknown audit window {since!r}: expected one of {', '.join(WINDOWS)}")
+    if since == "up":
+        return {}
+    marks = {}
+    for node in NODES:
+        if lab.container_status(node) != "running":
+            continue
+        text = lab.sh(node, f"cat {WINDOW_FILE} 2>/dev/null", timeout=10).output
+        marks[node] = parse_window(text, since)
+    return marks
+
+
+def parse_window(text: str, since: str) -> int:
+    """The line count recorded for `since` in a node's WINDOW_FILE (0: from the start)."""
+    for line in text.splitlines():
+        kind, _, count = line.partition(" ")
+        if kind == since and count.strip().isdigit():
+            return int(count)
+    return 0
+
+
+def audit(lab: LabHandle, since: dict[str, int] | None = None, read_logs: bool = True) -> Audit:
+    """Who holds what now and (read_logs) the ownership errors heartbeat logged after the
+    marks `since` (per node: lines to skip; None: the whole log)."""
     owners: dict[str, list[str]] = {r: [] for r in RESOURCES}
     problems, unreachable = [], []
     for node in NODES:
@@ -82,6 +140,8 @@ def audit(lab: LabHandle, since: dict[str, int] | None = None) -> Audit:
         for res in RESOURCES:
             if state[res]:
                 owners[res].append(node)
+        if not read_logs:
+            continue
         log = lines_since(lab, node, HA_LOG, (since or {}).get(node, 0))
         problems += [f"{node}: {line.strip()}" for line in log.splitlines()
                      if any(bad in line for bad in BAD_LOG_LINES)]

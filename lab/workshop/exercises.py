@@ -78,7 +78,7 @@ def links_up(node: str) -> Probe:
 
 
 def one_owner(lab: LabHandle) -> tuple[bool, str]:
-    a = audit(lab)
+    a = audit(lab, read_logs=False)
     held = ", ".join(f"{r} on {'+'.join(v) or 'none'}" for r, v in a.owners.items())
     return a.owner is not None and not a.split_brain, held
 

@@ -1,6 +1,6 @@
 """The audit's verdicts and the problems `lab status` lists, on recorded node states."""
 
-from lab.observe.audit import Audit
+from lab.observe.audit import Audit, parse_window
 from lab.observe.state import problems
 
 ALL = {"container": "running", "heartbeat": True, "vip": True, "mounted": True, "apache": True}
@@ -47,3 +47,11 @@ def test_status_names_split_brain_dead_apache_missing_mount_and_a_silent_url():
     # at an early workshop stage heartbeat has not been started: no VIP is expected yet
     unstarted = {**NONE, "heartbeat": False}
     assert problems({"ha1": unstarted, "ha2": unstarted}, None) == []
+
+
+def test_the_audit_window_is_read_from_the_nodes_record_and_starts_at_the_top_without_one():
+    record = "fault 120\nheal 340\nopen\n"
+    assert parse_window(record, "fault") == 120
+    assert parse_window(record, "heal") == 340
+    assert parse_window("", "fault") == 0  # no fault yet: the whole log
+    assert parse_window("fault 12\nopen\n", "heal") == 0  # a fault but never a heal
