@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images browser test-slow bench-class bench-fence bench-cts lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images browser test-slow bench-class bench-fence bench-cts soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,9 @@ bench-cts: images ## Linux-HA's Cluster Test Suite, ITERATIONS (default 20) test
 
 bench-fence: images ## split brain RUNS times (default 10) without and with IPMI fencing, writes checked (bench/SPLIT_BRAIN.md)
 	$(BIN)/python bench/split_brain.py $(if $(RUNS),--runs $(RUNS),)
+
+soak: images ## the fault catalogue at random: FAULTS (default 200) faults, each held, healed and audited (bench/SOAK.md)
+	$(BIN)/python bench/soak_run.py $(if $(FAULTS),--faults $(FAULTS),) $(if $(SEED),--seed $(SEED),)
 
 clean-images: $(STAMP) ## remove the lab's images (the next build starts cold)
 	$(LAB) images --remove

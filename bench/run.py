@@ -226,7 +226,12 @@ def write_markdown(res: dict, path: Path) -> None:
               "", "| memory of a running lab | MB |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in res["memory_mb"].items()]
     lines.append(f"\nMemory goal <= {GOALS['memory_mb']} MB: {verdict(res['memory_mb']['total'], GOALS['memory_mb'])}.")
-    path.write_text("\n".join(lines) + "\n")
+    # the soak's section (bench/soak_run.py) is its own: kept as it is
+    soak = path.read_text().partition(SOAK_MARK)[2] if path.exists() else ""
+    path.write_text("\n".join(lines) + "\n" + (f"\n{SOAK_MARK}{soak}" if soak else ""))
+
+
+SOAK_MARK = "<!-- soak: written by bench/soak_run.py -->"
 
 
 def save(res: dict) -> None:

@@ -1,4 +1,4 @@
-"""lab fail, heal, audit, scenario, probe, cts: breaking the cluster and watching it recover."""
+"""lab fail, heal, audit, scenario, soak, probe, cts: breaking the cluster and watching it recover."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .. import cts
+from .. import cts, soak
 from ..engine.handle import LabHandle
 from ..errors import ConfigError
 from ..faults import FAULTS, check_fault, inject
@@ -54,6 +54,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="also run clients that write to a CGI application on /ha throughout, and check with "
                         "Jepsen's set semantics what the shared disk kept")
     p.set_defaults(func=cmd_scenario)
+
+    p = sub.add_parser("soak", help="a seeded random sequence of faults, each held, healed and audited",
+                       description="Draws faults at random (seeded) from the whole catalogue, on both nodes, "
+                       "holds each for a random time within bounds from the timers, heals, and judges each "
+                       "fault's window against what the fault is expected to do, transients included. Exit 1 on "
+                       "an unexpected anomaly or a failed heal, with the seed and step to replay it.")
+    name_arg(p)
+    how_long = p.add_mutually_exclusive_group(required=True)
+    how_long.add_argument("--faults", type=int, metavar="N", help="how many faults")
+    how_long.add_argument("--duration", metavar="TIME", help="for how long: seconds, or with s, m or h (30m)")
+    p.add_argument("--seed", help="the random seed (default: the time); the same seed draws the same faults")
+    p.add_argument("--report", metavar="DIR", help="write timeline.png, report.html and report.json into DIR "
+                   "(default reports/soak-LAB-SEED)")
+    p.set_defaults(func=cmd_soak)
 
     p = sub.add_parser("cts", help="run Linux-HA's Cluster Test Suite from ha3 against the cluster",
                        description="CTS drives random tests (" + ", ".join(cts.TESTS) + "; Stonith on a lab with "
@@ -131,6 +145,32 @@ def cmd_scenario(a: argparse.Namespace) -> int:
     bad = [st for st in result["steps"] if st["within_bounds"] is False or not all(h["ok"] for h in st["holds"])]
     lost = bool(w) and w["keeps_writes"] and not w["check"]["valid"]
     return 1 if bad or lost else 0
+
+
+def parse_duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    num, unit = (text[:-1], units[text[-1]]) if text and text[-1] in units else (text, 1)
+    try:
+        value = float(num) * unit
+    except ValueError:
+        raise ConfigError(f"--duration {text!r}: expected seconds, or a number with s, m or h (30m)") from None
+    if value <= 0:
+        raise ConfigError(f"--duration {text!r}: expected more than 0 s")
+    return value
+
+
+def cmd_soak(a: argparse.Namespace) -> int:
+    duration = parse_duration(a.duration) if a.duration is not None else None
+    if a.faults is not None and a.faults < 1:
+        raise ConfigError(f"--faults {a.faults}: expected at least 1")
+    lab = LabHandle.attach(a.name)
+    seed = a.seed or str(int(time.time()))
+    report = Path(a.report or f"reports/soak-{lab.cfg.name}-{seed}")
+    result = soak.run(lab, count=a.faults, duration=duration, seed=seed, report_dir=report,
+                      say=lambda m: print(m, flush=True))
+    print(soak.report(result))
+    print(f"  report: {result['files']['html']}  picture: {result['files']['png']}  numbers: {result['files']['json']}")
+    return 0 if result["passed"] else 1
 
 
 def cmd_cts(a: argparse.Namespace) -> int:
