@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .model.config import LabConfig, bmc_host
 from .model.render import hostname_text, index_text, page_text
 from .observe import writes as wr
-from .observe.audit import audit
+from .observe.audit import audit, fault_begins
 from .observe.probe import Probe, outage_window, summary
 from .model.contract import SERIAL_DEVICE
 from .observe.state import fetch, ha_log, link_status, node_state, settled, status, who_serves
@@ -260,6 +260,7 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
                           f"has {lab.cfg.stonith!r}: `lab up --name NAME --stonith {scenario.stonith}`")
     steps = scenario.steps(lab.cfg.master, lab.cfg.backup)
     recovery.heal(lab)
+    fault_begins(lab)  # `lab audit`'s window opens here, not between a step's mark and its fault
     marks: list[Mark] = []
     held: list[list[dict]] = []
     timeout = 2 * lab.cfg.failover_wait + lab.cfg.times.initdead
