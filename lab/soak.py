@@ -125,6 +125,11 @@ def expectation(cfg: LabConfig, action: Action) -> Expect:
     return EXPECT[(action.fault, on_master)]
 
 
+def expected_server(cfg: LabConfig, exp: Expect) -> str | None:
+    """The node that should answer while the fault holds (None: nobody)."""
+    return {"master": cfg.master, "backup": cfg.backup, "none": None}[exp.serves]
+
+
 @dataclass
 class StepResult:
     index: int
@@ -146,7 +151,7 @@ def judge(cfg: LabConfig, action: Action, served: str | None, outage_s: float | 
           double_owner: list[str]) -> tuple[list[str], list[str], list[str], tuple[float, float] | None]:
     """The anomalies of one fault's window, split into expected and unexpected."""
     exp = expectation(cfg, action)
-    want = {"master": cfg.master, "backup": cfg.backup, "none": None}[exp.serves]
+    want = expected_server(cfg, exp)
     anomalies = []
     if double_owner:
         anomalies.append(DOUBLE_OWNER)
@@ -218,7 +223,7 @@ def _one(lab: LabHandle, action: Action, probe: Probe, marks: list[Mark]) -> Ste
     marks.append(Mark(t, action.label))
     faults.inject(lab, action.fault, action.node)
     exp = expectation(cfg, action)
-    want = {"master": cfg.master, "backup": cfg.backup, "none": None}[exp.serves]
+    want = expected_server(cfg, exp)
     # the fault holds at least its drawn time, and long enough for the move it causes to
     # complete within its bound (ipfail's hand-over can take longer than a crash's)
     bound = exp.outage(cfg)[1] if exp.outage else 0.0

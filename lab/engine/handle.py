@@ -65,6 +65,8 @@ class LabHandle:
         self.say = say
         self._client = client
         self.topo: Topology = topology(self.cfg)
+        # the current fault episode's audit window is open (lab.observe.audit): saves asking the nodes
+        self.audit_window_open = False
 
     @property
     def client(self) -> docker.DockerClient:

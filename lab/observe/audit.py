@@ -88,7 +88,7 @@ def fault_begins(lab: LabHandle) -> None:
     """Called as a fault is injected: the first one after a heal opens a new window. A
     scenario opens it before its first step, so that nothing stands between a step's mark
     on the timeline and its fault (the handle remembers the window is open)."""
-    if getattr(lab, "audit_window_open", False):
+    if lab.audit_window_open:
         return
     _mark(lab, 'echo "fault $n"; grep "^heal " "$f"; echo open', unless='grep -qx open "$f"')
     lab.audit_window_open = True
