@@ -19,6 +19,15 @@ from ..model.render import page_text
 Probe = Callable[[LabHandle], tuple[bool, str]]
 
 
+class Settled(Exception):
+    """Raised by a probe whose failure waiting cannot change (the backup already declared the
+    master dead, say): the check fails at once instead of retrying to the end of its window."""
+
+    def __init__(self, seen: str) -> None:
+        super().__init__(seen)
+        self.seen = seen
+
+
 @dataclass(frozen=True)
 class Check:
     name: str  # stable id, e.g. "authkeys-mode-ha1"
@@ -49,6 +58,8 @@ def evaluate(lab: LabHandle, check: Check, interval: float = 0.5, patient: bool 
     while True:
         try:
             ok, seen = check.probe(lab)
+        except Settled as final:
+            return Outcome(check, False, final.seen)
         except Exception as exc:  # a node that is down, a file that is missing ...
             ok, seen = False, f"{type(exc).__name__}: {exc}"
         if ok or time.monotonic() >= deadline:

@@ -17,8 +17,8 @@ from ..model.contract import HA_LOG, HEARTBEAT_PROCESS, SERIAL_DEVICE, SHARE_MOU
 from ..model.render import ARTICLE_CLUSTER, hostname_text, index_text, page_text
 from ..observe.state import heartbeat_running, link_status
 from . import solutions
-from .checks import (Check, Probe, address, cl_status, exists, file_matches, file_mode, mounted, page, process,
-                     same_file, symlink)
+from .checks import (Check, Probe, Settled, address, cl_status, exists, file_matches, file_mode, mounted, page,
+                     process, same_file, symlink)
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,9 @@ def started_master_first(cfg: LabConfig) -> Probe:
         seen = re.search(rf"Link {re.escape(cfg.master)}:\S+ up|Status update for node {re.escape(cfg.master)}:", run)
         dead = run.find(f"node {cfg.master}: is dead")
         if dead >= 0 and (seen is None or dead < seen.start()):
-            return False, (f"heartbeat on {cfg.backup} started while {cfg.master}'s was not running: it declared "
-                           f"{cfg.master} dead after initdead and took the resources itself")
-        if seen is None:
+            raise Settled(f"heartbeat on {cfg.backup} started while {cfg.master}'s was not running: it declared "
+                          f"{cfg.master} dead after initdead and took the resources itself")
+        if seen is None:  # just started: the first heartbeat from the master is a keepalive away
             return False, f"heartbeat on {cfg.backup} has not seen {cfg.master} since it started"
         return True, f"heartbeat on {cfg.backup} found {cfg.master} running when it started"
     return probe
@@ -332,7 +332,8 @@ STEPS: tuple[Step, ...] = (
                                     process(n, HEARTBEAT_PROCESS, label="heartbeat", full=True),
                                     f"/etc/rc.d/init.d/heartbeat start on {n}; if it fails, read /var/log/messages")),
              Check("master-started-first", f"heartbeat was started on the master ({cfg.master}) first",
-                   started_master_first(cfg), "stop heartbeat on both nodes, start it on the master, then the backup"),
+                   started_master_first(cfg), "stop heartbeat on both nodes, start it on the master, then the backup",
+                   wait=cfg.failover_wait),
              *_both(lambda n: Check(f"peer-active-{n}", f"{n} sees its peer active",
                                     cl_status(n, lambda lab, n=n: ["nodestatus", lab.cfg.peer(n)], "active"),
                                     "both nodes must run heartbeat with the same authkeys and see each other",

@@ -149,3 +149,21 @@ def test_the_exercises_checks_that_break_the_cluster_come_after_the_checks_of_it
         breaking = [i for i, c in enumerate(checks) if c.breaks]
         assert breaking in ([], [len(checks) - 1]), ex.id
         assert [s.id for s in steps_through(ex.id)] == [*(s.id for s in STEPS), ex.id]
+
+
+def test_a_patient_check_retries_what_may_still_settle_and_stops_at_a_settled_failure():
+    from lab.workshop.checks import Check, Settled, evaluate
+    calls = []
+
+    def settling(lab):  # noqa: ANN001
+        calls.append(1)
+        return len(calls) >= 3, f"try {len(calls)}"
+    outcome = evaluate(None, Check("s", "settles", settling, "wait", wait=5), interval=0.01)
+    assert outcome.ok and outcome.seen == "try 3"
+
+    def settled(lab):  # noqa: ANN001
+        calls.append(1)
+        raise Settled("declared dead")
+    calls.clear()
+    outcome = evaluate(None, Check("d", "settled", settled, "restart", wait=60), interval=0.01)
+    assert not outcome.ok and outcome.seen == "declared dead" and len(calls) == 1
