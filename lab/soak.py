@@ -39,7 +39,7 @@ from .waiting import WaitTimeout, wait_until
 DOUBLE_OWNER = "double-owner"  # heartbeat logged "Both machines own ..." (or "No one owns")
 OUTAGE = "outage"  # clients saw an outage beyond the fault's bound (or no recovery until the heal)
 WRONG_SERVER = "wrong-server"  # while the fault held, the wrong node (or none) served
-HEAL_FAILED = "heal-failed"  # `lab heal` did not bring the master back with one owner
+HEAL_FAILED = "heal-failed"  # `lab heal` did not bring the master back with one owner within its budget
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,8 @@ def _one(lab: LabHandle, action: Action, probe: Probe, marks: list[Mark]) -> Ste
     except LabError as exc:
         heal_error = str(exc).splitlines()[0]
     heal_s = round(time.monotonic() - t_heal, 2)
+    if not heal_error and heal_s > cfg.heal_budget:
+        heal_error = f"the heal took {heal_s:.1f} s, over its budget of {cfg.heal_budget:.0f} s"
     lines = [f"{n}: {ln.strip()}" for n in NODES if n in before
              for ln in lines_since(lab, n, HA_LOG, before[n]).splitlines() if any(b in ln for b in BAD_LOG_LINES)]
     anomalies, expected, unexpected, bounds = judge(cfg, action, served, out, recovered, lines)

@@ -196,6 +196,13 @@ class LabConfig:
         """How long heartbeat's start-up may take: initdead, RQSTDELAY, then a takeover."""
         return self.failover_wait + self.times.initdead + RQSTDELAY
 
+    @property
+    def heal_budget(self) -> float:
+        """How long `lab heal` may take after any fault of the catalogue: a node that
+        declared its peer dead restarts heartbeat (a start-up round), then the resources
+        come back to the master (a takeover, retried once past heartbeat's standby window)."""
+        return self.start_wait + self.failover_wait
+
     # ---- (de)serialisation: the config travels as a label on the lab's LAN -----------
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import TEST_LABS, make_config
+from conftest import TEST_LAB, make_config
 from lab import heartbeat
 from lab.engine.handle import LabHandle
 from lab.model.config import NODES
@@ -24,7 +24,7 @@ from lab.workshop.course import check_step
 from lab.workshop.stages import FIRST, STAGES, find_stage
 from lab.workshop.steps import STEPS
 
-WALK_LAB = TEST_LABS[-1]
+WALK_LAB = f"{TEST_LAB}-walk"
 HELD_ALL = {"container": "running", "heartbeat": True, "vip": True, "mounted": True, "apache": True}
 HELD_NONE = {"container": "running", "heartbeat": True, "vip": False, "mounted": False, "apache": False}
 
