@@ -1,9 +1,10 @@
 """Fixtures: the lab as the tests see it. One lab per test session (fast timing, its own
 name and subnets so it can run beside a workshop lab), removed at the end whatever happens.
 
-`make test` runs the end-to-end modules on two pytest-xdist workers: the modules that share
-the session's lab in one group, the modules with labs of their own (fencing, the workshop
-walk, the classroom, the soak) in the other. Each worker's names and subnets are its own."""
+`make test` runs serially. With `-n 2 --dist loadgroup` (pytest-xdist) the modules that share
+the session's lab run in one group, the modules with labs of their own (bad input, fencing,
+the workshop walk, the classroom, the soak) in the other; each worker's names and subnets are
+its own."""
 
 from __future__ import annotations
 
