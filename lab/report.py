@@ -87,6 +87,81 @@ def draw(result: dict, samples: list[Sample], events: list[Event], marks: list[M
     return fig
 
 
+VERDICT_COLORS = {"as declared": "#7f9fbf", "expected transient": "#ff7f0e", "UNEXPECTED": "#6a0dad"}
+
+
+def draw_soak(result: dict, samples: list[Sample], marks: list[Mark]):  # noqa: ANN201
+    """A long run on one timeline: who served (runs of equal answers merged, so hours of
+    probing stay light), one lane per fault kind with each fault from its injection to its
+    heal (hatched: the heal) coloured by its verdict, and each fault's outage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    t0 = result["t0"]
+    span = (samples[-1].t - t0) if samples else 1.0
+    unit, scale = ("min", 60.0) if span > 600 else ("s", 1.0)
+    rel = lambda t: (t - t0) / scale  # noqa: E731
+    faults = result["faults_run"]
+    kinds = sorted({f["label"].split(". ", 1)[-1] for f in faults})
+    fig, (ax, axf, axo) = plt.subplots(3, 1, figsize=(14, 3.2 + 0.28 * len(kinds)), sharex=True,
+                                       gridspec_kw={"height_ratios": [0.7, 0.3 * max(len(kinds), 3), 1.3],
+                                                    "hspace": 0.1})
+    by_color: dict[str, list[tuple[float, float]]] = {}
+    for start, end, key in serving_runs(samples):
+        color = COLORS.get(key, COLORS["ha1"])
+        by_color.setdefault(color, []).append((rel(start), (end - start) / scale))
+    for color, bars in by_color.items():
+        ax.broken_barh(bars, (0, 1), facecolors=color, linewidth=0)
+    ax.set_yticks([0.5])
+    ax.set_yticklabels([f"client\n({result['probe']['where']})"])
+    heal_at = [m.t for m in marks if m.label == "heal"]
+    for f in faults:
+        verdict = ("UNEXPECTED" if f["unexpected"] or f["heal_error"] else
+                   "expected transient" if f["expected"] else "as declared")
+        y = kinds.index(f["label"])
+        healed = next((t for t in heal_at if t >= f["t"]), f["t"] + f["hold"])
+        color = VERDICT_COLORS[verdict]
+        axf.broken_barh([(rel(f["t"]), (healed - f["t"]) / scale)], (y - 0.35, 0.7), facecolors=color, linewidth=0)
+        axf.broken_barh([(rel(healed), (f["heal_s"] or 0.0) / scale)], (y - 0.35, 0.7), facecolors="white",
+                        edgecolor=color, hatch="////", linewidth=0.5)
+        out = f["outage_s"]
+        axo.plot([rel(f["t"])], [out if out is not None else 0.0], linestyle="",
+                 marker="o" if out is not None else "x", color=color, markersize=5)
+    axf.set_yticks(range(len(kinds)))
+    axf.set_yticklabels(kinds, fontsize=8)
+    axf.set_ylim(-0.7, len(kinds) - 0.3)
+    axo.set_ylabel("outage (s)\nx: none until heal", fontsize=8)
+    axo.set_xlabel(f"{unit} since the soak began")
+    fig.legend(handles=[Patch(color=c, label=k) for k, c in COLORS.items()]
+               + [Patch(color=c, label=k) for k, c in VERDICT_COLORS.items()],
+               loc="upper right", bbox_to_anchor=(0.98, 0.955), ncol=7, fontsize=8, frameon=False)
+    verdict = ("no unexpected anomaly, no failed heal" if result["passed"] else
+               f"{result['unexpected_anomalies']} unexpected anomal(ies), {result['heals_failed']} failed heal(s)")
+    transients = sum(len(f["expected"]) for f in faults)
+    fig.suptitle(f"{result['scenario']}, timing {result['timing']} (deadtime {result['times']['deadtime']:g} s), "
+                 f"{result['seconds']:.0f} s: {verdict}; {transients} expected transient(s)", fontsize=10)
+    axo.set_ylim(bottom=0)
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.88, bottom=0.14)
+    return fig
+
+
+def serving_runs(samples: list[Sample]) -> list[tuple[float, float, str]]:
+    """Consecutive samples with the same answer (the serving node, failed or unknown) merged
+    into (start, end, answer); each run ends where the next begins."""
+    runs: list[tuple[float, float, str]] = []
+    for s, nxt in zip(samples, [*samples[1:], None]):
+        key = (s.node or "ha1") if s.ok else s.result
+        end = nxt.t if nxt else s.t + 0.05
+        if runs and runs[-1][2] == key:
+            runs[-1] = (runs[-1][0], end, key)
+        else:
+            runs.append((s.t, end, key))
+    return runs
+
+
 def _label_groups(events: list[Event], within: float = 0.4) -> list[list[Event]]:
     """Events of one node close together in time share one label, so labels do not overprint."""
     groups: list[list[Event]] = []
@@ -120,7 +195,7 @@ def _fmt(x: float | None) -> str:
 
 def write_report(out: Path, result: dict, samples: list[Sample], events: list[Event], marks: list[Mark]) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    fig = draw(result, samples, events, marks)
+    fig = draw_soak(result, samples, marks) if "faults_run" in result else draw(result, samples, events, marks)
     png, svg = out / "timeline.png", out / "timeline.svg"
     fig.savefig(png, dpi=110)
     fig.savefig(svg)

@@ -21,9 +21,10 @@ from .model.config import LabConfig, bmc_host
 from .model.render import hostname_text, index_text, page_text
 from .observe import writes as wr
 from .observe.audit import audit, fault_begins
+from .observe.audit import window as audit_window
 from .observe.probe import Probe, outage_window, summary
 from .model.contract import SERIAL_DEVICE
-from .observe.state import fetch, ha_log, link_status, node_state, settled, status, who_serves
+from .observe.state import fetch, ha_log, link_status, node_state, peer_status, settled, status, who_serves
 from .observe.timeline import LogWatcher, Mark, events_from_board, events_jsonable
 from .report import write_report
 from .waiting import wait_until
@@ -62,6 +63,15 @@ def both_pages_from(node: str) -> tuple[str, Check]:
         seen = {p: (code, page_text(body)) for p, (code, body) in pages.items()}
         return all(seen[p] == (200, want[p]) for p in want), str(seen)
     return f"both pages served with the article's texts, hostname.html naming {node}", check
+
+
+def serving_alone(node: str, peer: str) -> Check:
+    """`node` answers the clients and `peer` holds no resource."""
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        who = who_serves(lab)
+        held = [r for r, on in node_state(lab, peer).items() if r in ("vip", "mounted", "apache") and on]
+        return who == node and not held, f"hostname.html names {who or 'nobody'}; {peer} holds {held or 'nothing'}"
+    return check
 
 
 def holds_nothing(node: str) -> tuple[str, Check]:
@@ -110,6 +120,22 @@ def fencing_stuck(node: str, peer: str) -> Check:
         holders = [n for n, s in st["nodes"].items() if s["vip"]]
         return bool(stuck) and not holders, f"problems {st['problems']}; VIP held by {holders}"
     return check
+
+
+def declared_dead(node: str, peer: str) -> Check:
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        seen = peer_status(lab, node)
+        return seen == "dead", f"{node} sees {peer} {seen}"
+    return check
+
+
+def double_owner_logged(lab: LabHandle) -> tuple[bool, str]:
+    """heartbeat logged, since the scenario began, that both nodes owned the resources."""
+    found = [p for p in audit(lab, since=audit_window(lab)).log_problems if "Both machines own" in p]
+    return bool(found), found[0] if found else "no 'Both machines own' in either ha-log since the first step"
+
+
+DOUBLE_OWNER_LOGGED = "heartbeat logged that both machines owned the resources"
 
 
 def at_most_one_owner(lab: LabHandle) -> tuple[bool, str]:
@@ -187,6 +213,19 @@ SCENARIOS = {s.name: s for s in (
         heal(m, takeover=True),
     # resumed, the master still holds the mount and its cached file sizes while the backup
     # owns it too: acknowledged writes are lost (measured; fenced-pause is the cure)
+    ), keeps_writes=False),
+    Scenario("pause-backup", "the backup hangs (paused), then resumes: it declares the healthy master dead and "
+                             "takes the resources the master still holds; the master gives them up and takes "
+                             "them back when the backup rejoins", lambda m, b: (
+        Step(f"pause {b}", lambda lab: faults.inject(lab, "pause", b), f"{m} declares {b} dead",
+             declared_dead(m, b), no_outage, (both_pages_from(m),)),
+        # resumed, the backup reads its own late ticks as the master's silence and takes over:
+        # both nodes own everything until the master, hearing a peer it declared dead, gives up
+        # its resources and restarts heartbeat
+        Step(f"resume {b}", lambda lab: lab.container(b).unpause(), f"{b} serves and {m} gave its resources up",
+             serving_alone(b, m), handover, ((DOUBLE_OWNER_LOGGED, double_owner_logged),)),
+        # the master's restarted heartbeat rejoins; auto_failback gives it everything back
+        Step("auto_failback", lambda lab: None, f"{m} serves again", serving(m), handover),
     ), keeps_writes=False),
     Scenario("isolate", "the master cut off from clients and the ping node: ipfail hands over", lambda m, b: (
         fault("isolate", m, b, ipfail, holds_nothing(m), serial_link_up(m), ipfail_gave_up(m)),
