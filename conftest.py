@@ -46,14 +46,7 @@ SIDE_MODULES = ("test_fencing", "test_workshop_walk", "test_classroom", "test_so
 
 def make_config(name: str = TEST_LAB, net: int = MAIN_NET, **changes: object) -> LabConfig:
     """A test lab: fast heartbeat timers, any free local port, subnets 172.29.<net>/24 and <net+1>/24."""
-    return LabConfig(
-        name=name,
-        timing="fast",
-        local_port=0,
-        lan_subnet=f"172.29.{net}.0/24",
-        vip=f"172.29.{net}.200",
-        serial_subnet=f"172.29.{net + 1}.0/24",
-    ).with_(**changes)
+    return LabConfig.numbered(name, net, **changes)
 
 
 def _sigterm(signum, frame):  # noqa: ANN001

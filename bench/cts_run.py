@@ -15,9 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import fast_lab_config, machine, say  # noqa: E402
+from bench.run import machine, say  # noqa: E402
 from lab import cts, provision  # noqa: E402
 from lab.engine.handle import docker_client  # noqa: E402
+from lab.model.config import LabConfig  # noqa: E402
 
 NAME = "habench-cts"
 NET = 104  # 172.29.104.0/24 LAN, .105 serial: beside the suite (90..) and bench/run.py (100)
@@ -30,7 +31,7 @@ def main() -> int:
     a = ap.parse_args()
     client = docker_client()
     provision.remove_lab(client, NAME, None)
-    cfg = fast_lab_config(NAME, NET)
+    cfg = LabConfig.numbered(NAME, NET)
     try:
         lab = provision.up(cfg, client=client)
         t0 = time.monotonic()

@@ -42,14 +42,8 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def fast_lab_config(name: str, net: int) -> LabConfig:
-    """A benchmark's own fast-timing lab: LAN 172.29.NET.0/24, serial 172.29.NET+1.0/24."""
-    return LabConfig(name=name, timing="fast", local_port=0, lan_subnet=f"172.29.{net}.0/24",
-                     vip=f"172.29.{net}.200", serial_subnet=f"172.29.{net + 1}.0/24")
-
-
 def bench_config(**changes: object) -> LabConfig:
-    return fast_lab_config(NAME, NET).with_(**changes)
+    return LabConfig.numbered(NAME, NET, **changes)
 
 
 def lab_up_seconds() -> float:

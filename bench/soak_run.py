@@ -14,9 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import SOAK_MARK, fast_lab_config, machine, say  # noqa: E402
+from bench.run import SOAK_MARK, machine, say  # noqa: E402
 from lab import provision, soak  # noqa: E402
 from lab.engine.handle import docker_client  # noqa: E402
+from lab.model.config import LabConfig  # noqa: E402
 
 NAME = "habench-soak"
 NET = 106  # 172.29.106.0/24 LAN, .107 serial: beside the suite (90..), bench/run.py (100), bench-cts (104)
@@ -29,7 +30,7 @@ def main() -> int:
     a = ap.parse_args()
     client = docker_client()
     provision.remove_lab(client, NAME, None)
-    cfg = fast_lab_config(NAME, NET)
+    cfg = LabConfig.numbered(NAME, NET)
     try:
         lab = provision.up(cfg, client=client)
         result = soak.run(lab, count=a.faults, seed=a.seed, report_dir=ROOT / "bench" / "soak-report", say=say)

@@ -1,5 +1,5 @@
-"""A short soak in the suite (`make soak` runs the long one): 20 faults drawn from the whole
-catalogue with a fixed seed, each held, healed and judged against what it declares."""
+"""A short soak in the suite (`make soak` runs the long one, 200 faults): 10 faults drawn from
+the whole catalogue with a fixed seed, each held, healed and judged against what it declares."""
 
 from __future__ import annotations
 
@@ -7,22 +7,20 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from lab.engine.handle import LabHandle
 from lab.observe.state import who_serves
 from lab.soak import plan
 
-# these 20 draws take 15 of the catalogue's 17 (fault, node) pairs, among them a pause and an
-# isolate of each node and a kill of the master
-SEED, FAULTS = "789", 20
+# these 10 draws are 10 different (fault, node) pairs of the catalogue's 17, among them a pause
+# of each node, an isolate and a kill of the master, the NFS server stopped and Apache killed
+# (about 3.5 min; make test has no room for more)
+SEED, FAULTS = "251", 10
 
 
-@pytest.mark.slow  # about 6 min: in make test-slow until make test has the time for it
 def test_a_short_soak_ends_with_no_unexpected_anomaly_and_every_heal_restoring_the_master(lab: LabHandle, tmp_path):
     drawn = plan(lab.cfg, FAULTS, SEED)
-    assert {("pause", "ha1"), ("pause", "ha2"), ("isolate", "ha1"), ("kill", "ha1")} <= {(a.fault, a.node)
-                                                                                        for a in drawn}
+    assert {("pause", "ha1"), ("pause", "ha2"), ("isolate", "ha1"), ("kill", "ha1"), ("stop-nfs", None),
+            ("kill-apache", "ha1")} <= {(a.fault, a.node) for a in drawn}
     proc = subprocess.run([sys.executable, "-m", "lab", "soak", "--name", lab.cfg.name, "--faults", str(FAULTS),
                            "--seed", SEED, "--report", str(tmp_path)], capture_output=True, text=True, timeout=1200)
     print(proc.stdout[-4000:], proc.stderr[-2000:])

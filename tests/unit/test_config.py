@@ -96,3 +96,10 @@ def test_fencing_is_checked_and_the_boards_need_a_network_of_their_own():
     assert (cfg.mgmt_ip("bmc-ha1"), cfg.mgmt_ip("bmc-ha2"), cfg.mgmt_ip("ha3")) == \
         ("172.29.82.101", "172.29.82.102", "172.29.82.30")
     assert cfg.fenced_takeover[1] > cfg.crash_takeover[1]
+
+
+def test_a_numbered_lab_takes_its_lan_vip_and_serial_subnet_from_one_number_and_validates():
+    cfg = LabConfig.numbered("side", 104, stonith="ipmi", mgmt_subnet="172.29.88.0/24")
+    assert (cfg.lan_subnet, cfg.vip, cfg.serial_subnet) == ("172.29.104.0/24", "172.29.104.200", "172.29.105.0/24")
+    assert (cfg.timing, cfg.local_port, cfg.stonith) == ("fast", 0, "ipmi")
+    cfg.validate()

@@ -3,7 +3,9 @@
 import json
 
 from lab.observe.probe import Sample, summary
-from lab.report import write_report
+from matplotlib.colors import to_rgb
+
+from lab.report import VERDICT_COLORS, draw_soak, serving_runs, write_report
 from lab.observe.timeline import Event, Mark, classify
 
 
@@ -35,3 +37,38 @@ def test_report_writes_png_html_with_svg_and_json(tmp_path):
     assert data["summary"]["outage_s"] == 1.55 and data["summary"]["failure_windows"] == 1
     assert len(data["samples"]) == 70 and data["events"][0]["kind"] == "dead"
     assert files["png"].endswith("timeline.png")
+
+
+def test_runs_of_equal_answers_are_merged_each_ending_where_the_next_begins():
+    samples = [Sample(0.0, "ok", "ha1"), Sample(0.05, "ok", "ha1"), Sample(0.1, "failed"), Sample(0.15, "unknown"),
+               Sample(0.2, "unknown"), Sample(0.25, "ok", "ha2"), Sample(0.3, "ok", "ha1")]
+    assert serving_runs(samples) == [(0.0, 0.1, "ha1"), (0.1, 0.15, "failed"), (0.15, 0.25, "unknown"),
+                                     (0.25, 0.3, "ha2"), (0.3, 0.35, "ha1")]
+
+
+def test_a_soak_of_an_hour_is_drawn_with_a_lane_per_fault_kind_and_its_faults_coloured_by_verdict(tmp_path):
+    t0 = 1000.0
+    samples = [Sample(t0 + i * 0.05, "ok", "ha1" if (i // 2000) % 2 == 0 else "ha2") for i in range(72000)]
+    faults = [{"index": i + 1, "label": label, "hold": 5.0, "t": t0 + 30 * i, "served": "ha2", "outage_s": out,
+               "bounds_s": None, "anomalies": [], "expected": expected, "unexpected": unexpected, "heal_s": 4.0,
+               "heal_error": "", "log_lines": []}
+              for i, (label, out, expected, unexpected) in enumerate([
+                  ("kill ha1", 2.5, [], []), ("pause ha2", 0.0, ["double-owner"], []),
+                  ("cut-lan", 0.0, [], ["double-owner"]), ("kill-apache ha1", None, ["outage"], [])])]
+    marks = [m for f in faults for m in (Mark(f["t"], f["label"]), Mark(f["t"] + 10, "heal"))]
+    result = {"scenario": "soak (seed 1, 4 faults)", "help": "soak", "timing": "fast", "t0": t0, "seconds": 3600.0,
+              "times": {"keepalive": 0.2, "deadtime": 2, "warntime": 1, "initdead": 4},
+              "probe": {"where": "ha3", "hz": 20, "url": "http://x/hostname.html"}, "passed": False,
+              "unexpected_anomalies": 1, "heals_failed": 0, "faults_run": faults,
+              "steps": [{"label": f"{f['index']}. {f['label']}", "outage_s": f["outage_s"]} for f in faults],
+              "summary": summary(samples, t0)}
+    fig = draw_soak(result, samples, marks)
+    client, lanes, outages = fig.axes
+    assert [t.get_text() for t in lanes.get_yticklabels()] == ["cut-lan", "kill ha1", "kill-apache ha1", "pause ha2"]
+    colours = {tuple(c.get_facecolor()[0][:3]) for c in lanes.collections if c.get_hatch() is None}
+    assert {to_rgb(VERDICT_COLORS[v]) for v in ("as declared", "expected transient", "UNEXPECTED")} <= colours
+    assert outages.get_xlabel() == "min since the soak began"
+    assert len(client.collections) == 2  # ha1 and ha2: one bar collection per colour, not one per request
+    files = write_report(tmp_path, result, samples, [], marks)
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and files["html"]
+    assert "1 unexpected anomal(ies)" in fig._suptitle.get_text()
