@@ -206,7 +206,9 @@ def write_report(out: Path, result: dict, samples: list[Sample], events: list[Ev
     data = {**result, "files": files, "marks": [{"t": m.t, "label": m.label} for m in marks],
             "events": events_jsonable(events), "samples": to_jsonable(samples)}
     (out / "report.json").write_text(json.dumps(data, indent=1))
-    rows = "".join(f"<tr><td>{html.escape(s['label'])}</td><td>{_fmt(s['outage_s'])}</td></tr>"
+    notes = any("notes" in s for s in result["steps"])  # a soak's steps carry their anomalies
+    rows = "".join(f"<tr><td>{html.escape(s['label'])}</td><td>{_fmt(s['outage_s'])}</td>"
+                   + (f"<td>{html.escape(s.get('notes') or '-')}</td>" if notes else "") + "</tr>"
                    for s in result["steps"])
     summ = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
                    for k, v in result["summary"].items())
@@ -218,7 +220,7 @@ def write_report(out: Path, result: dict, samples: list[Sample], events: list[Ev
 table{{border-collapse:collapse}} tr:nth-child(even){{background:#f4f4f4}}</style></head>
 <body><h1>scenario {html.escape(result['scenario'])}</h1><p>{html.escape(result['help'])}</p>
 {_inline(svg.read_text())}
-<h2>outage per step</h2><table>{rows}</table>
+<h2>outage per {'fault' if notes else 'step'}</h2><table>{rows}</table>
 <h2>probe</h2><table>{summ}</table>
 {_writes_html(result.get("writes"))}
 <h2>heartbeat's log</h2><table>{log}</table>

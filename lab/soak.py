@@ -259,6 +259,12 @@ def _one(lab: LabHandle, action: Action, probe: Probe, marks: list[Mark]) -> Ste
                       unexpected, heal_s, heal_error, lines[:6])
 
 
+def _notes(s: StepResult) -> str:
+    """A fault's anomalies for the report's table: each transient marked expected or not."""
+    return ", ".join([f"{a} (expected)" for a in s.expected] + [f"{a} UNEXPECTED" for a in s.unexpected]
+                     + ([f"heal failed: {s.heal_error}"] if s.heal_error else []))
+
+
 def _fmt(x: float | None) -> str:
     return "none" if x is None else f"{x:.2f} s"
 
@@ -321,7 +327,7 @@ def _result(lab: LabHandle, seed: str, steps: list[StepResult], samples: list, t
         "replay": None if first is None else f"lab soak --seed {seed} --faults {first}",
         "per_kind": per_kind(steps),
         # the scenario report's shape: one mark and outage per fault (heals are marks too)
-        "steps": [{"label": f"{s.index}. {s.label}", "outage_s": s.outage_s} for s in steps],
+        "steps": [{"label": f"{s.index}. {s.label}", "outage_s": s.outage_s, "notes": _notes(s)} for s in steps],
         "faults_run": [asdict(s) for s in steps],
         "summary": summary(samples, since=t0) if samples else {},
     }

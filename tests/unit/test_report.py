@@ -60,7 +60,9 @@ def test_a_soak_of_an_hour_is_drawn_with_a_lane_per_fault_kind_and_its_faults_co
               "times": {"keepalive": 0.2, "deadtime": 2, "warntime": 1, "initdead": 4},
               "probe": {"where": "ha3", "hz": 20, "url": "http://x/hostname.html"}, "passed": False,
               "unexpected_anomalies": 1, "heals_failed": 0, "faults_run": faults,
-              "steps": [{"label": f"{f['index']}. {f['label']}", "outage_s": f["outage_s"]} for f in faults],
+              "steps": [{"label": f"{f['index']}. {f['label']}", "outage_s": f["outage_s"],
+                         "notes": ", ".join([f"{a} (expected)" for a in f["expected"]]
+                                            + [f"{a} UNEXPECTED" for a in f["unexpected"]])} for f in faults],
               "summary": summary(samples, t0)}
     fig = draw_soak(result, samples, marks)
     client, lanes, outages = fig.axes
@@ -71,4 +73,7 @@ def test_a_soak_of_an_hour_is_drawn_with_a_lane_per_fault_kind_and_its_faults_co
     assert len(client.collections) == 2  # ha1 and ha2: one bar collection per colour, not one per request
     files = write_report(tmp_path, result, samples, [], marks)
     assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and files["html"]
+    page = (tmp_path / "report.html").read_text()
+    assert "outage per fault" in page and "<td>2. pause ha2</td><td>0.00 s</td><td>double-owner (expected)</td>" in page
+    assert "<td>3. cut-lan</td><td>0.00 s</td><td>double-owner UNEXPECTED</td>" in page
     assert "1 unexpected anomal(ies)" in fig._suptitle.get_text()
