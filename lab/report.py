@@ -31,11 +31,8 @@ def draw(result: dict, samples: list[Sample], events: list[Event], marks: list[M
     rel = lambda t: t - t0  # noqa: E731
     fig, (ax, axe) = plt.subplots(2, 1, figsize=(12, 5.2), sharex=True,
                                   gridspec_kw={"height_ratios": [1.1, 1.6], "hspace": 0.08})
-    # who served: one bar per request, as wide as the gap to the next request
-    for s, nxt in zip(samples, [*samples[1:], None]):
-        width = (nxt.t - s.t) if nxt else 0.05
-        color = COLORS.get(s.node or "", COLORS["ha1"]) if s.ok else COLORS[s.result]
-        ax.broken_barh([(rel(s.t), width)], (0, 1), facecolors=color, linewidth=0)
+    # who served: each request as wide as the gap to the next, runs of equal answers merged
+    _served_bars(ax, samples, rel, 1.0)
     for a, b in failure_windows(samples):
         for axis in (ax, axe):
             axis.axvspan(rel(a), rel(b), color=COLORS["failed"], alpha=0.12, linewidth=0)
@@ -109,12 +106,7 @@ def draw_soak(result: dict, samples: list[Sample], marks: list[Mark]):  # noqa: 
     fig, (ax, axf, axo) = plt.subplots(3, 1, figsize=(14, 3.2 + 0.28 * len(kinds)), sharex=True,
                                        gridspec_kw={"height_ratios": [0.7, 0.3 * max(len(kinds), 3), 1.3],
                                                     "hspace": 0.1})
-    by_color: dict[str, list[tuple[float, float]]] = {}
-    for start, end, key in serving_runs(samples):
-        color = COLORS.get(key, COLORS["ha1"])
-        by_color.setdefault(color, []).append((rel(start), (end - start) / scale))
-    for color, bars in by_color.items():
-        ax.broken_barh(bars, (0, 1), facecolors=color, linewidth=0)
+    _served_bars(ax, samples, rel, scale)
     ax.set_yticks([0.5])
     ax.set_yticklabels([f"client\n({result['probe']['where']})"])
     heal_at = [m.t for m in marks if m.label == "heal"]
@@ -146,6 +138,15 @@ def draw_soak(result: dict, samples: list[Sample], marks: list[Mark]):  # noqa: 
     axo.set_ylim(bottom=0)
     fig.subplots_adjust(left=0.12, right=0.98, top=0.88, bottom=0.14)
     return fig
+
+
+def _served_bars(ax, samples: list[Sample], rel, scale: float) -> None:  # noqa: ANN001
+    """Who served, one bar collection per colour (not one per request: hours stay light)."""
+    by_color: dict[str, list[tuple[float, float]]] = {}
+    for start, end, key in serving_runs(samples):
+        by_color.setdefault(COLORS.get(key, COLORS["ha1"]), []).append((rel(start), (end - start) / scale))
+    for color, bars in by_color.items():
+        ax.broken_barh(bars, (0, 1), facecolors=color, linewidth=0)
 
 
 def serving_runs(samples: list[Sample]) -> list[tuple[float, float, str]]:
