@@ -45,6 +45,15 @@ def test_a_double_owner_after_a_lan_cut_or_an_outage_beyond_the_bound_is_unexpec
     assert judge(CFG, kill, CFG.backup, 3.0, True, [])[0] == []  # within deadtime + 2 s
     assert judge(CFG, kill, CFG.backup, 9.0, True, [])[2] == [OUTAGE]
     assert judge(CFG, kill, CFG.master, None, False, [])[2] == [WRONG_SERVER, OUTAGE]
+    assert judge(CFG, kill, None, None, False, [])[2] == [OUTAGE]  # nobody answering is an outage
+
+
+def test_the_nfs_server_stopped_may_hang_hostname_html_until_the_heal_but_another_server_is_unexpected():
+    stop = Action(1, "stop-nfs", None, 5.0)
+    assert judge(CFG, stop, CFG.master, 0.0, True, [])[0] == []
+    anomalies, expected, unexpected, _ = judge(CFG, stop, None, None, False, [])
+    assert anomalies == expected == [OUTAGE] and unexpected == []
+    assert judge(CFG, stop, CFG.backup, 0.0, True, [])[2] == [WRONG_SERVER]
 
 
 def test_apache_killed_on_the_master_is_an_outage_until_the_heal_and_that_is_expected():
