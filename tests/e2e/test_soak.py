@@ -7,16 +7,20 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from lab.engine.handle import LabHandle
 from lab.observe.state import who_serves
 from lab.soak import plan
 
 # these 10 draws are 10 different (fault, node) pairs of the catalogue's 17, among them a pause
 # of each node, an isolate and a kill of the master, the NFS server stopped and Apache killed
-# (about 3.5 min; make test has no room for more)
 SEED, FAULTS = "251", 10
 
 
+# about 3.5 min. In make test-slow, not make test, while the long soak still
+# ends with unexpected anomalies and a failed heal (bench/SOAK.md)
+@pytest.mark.slow
 def test_a_short_soak_ends_with_no_unexpected_anomaly_and_every_heal_restoring_the_master(lab: LabHandle, tmp_path):
     drawn = plan(lab.cfg, FAULTS, SEED)
     assert {("pause", "ha1"), ("pause", "ha2"), ("isolate", "ha1"), ("kill", "ha1"), ("stop-nfs", None),
