@@ -63,15 +63,19 @@ def joined(lab: LabHandle, node: str) -> tuple[bool, str]:
     until the dead time lapses the peer declares `node` dead START_UP_EXTRA_DEADTIME late."""
     peer = lab.cfg.peer(node)
     seen = peer_status(lab, peer)
-    log = ha_log(lab, node)
-    since_start = log[log.rfind("Configuration validated. Starting heartbeat"):]
-    done = "Initial resource acquisition complete" in since_start
+    done = round_done(lab, node)
     if not (seen == "active" and done):
         return False, f"{peer} sees {node} {seen!r}; start-up round done: {done}"
     ran = running_for(lab, node)
     return (ran is not None and ran >= START_UP_WINDOW + START_UP_MARGIN,
             f"heartbeat on {node} has run {ran} s; its start-up dead time (deadtime + "
             f"{START_UP_EXTRA_DEADTIME:.0f} s) lasts {START_UP_WINDOW:.0f} s")
+
+
+def round_done(lab: LabHandle, node: str) -> bool:
+    """heartbeat's start-up round since it last started on `node` is over (its ha-log says so)."""
+    log = ha_log(lab, node)
+    return "Initial resource acquisition complete" in log[log.rfind("Configuration validated. Starting heartbeat"):]
 
 
 # For its first 5 s a starting heartbeat advertises its deadtime plus 2 s in its status

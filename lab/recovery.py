@@ -74,9 +74,20 @@ def finish_start_up_rounds(lab: LabHandle) -> None:
             if wedged is None:
                 return
             unwedge(lab, wedged)
+            restart_blocked_round(lab, lab.cfg.peer(wedged))
         restore_owner(lab)
     for node in NODES:
         heartbeat.wait_joined(lab, node)
+
+
+def restart_blocked_round(lab: LabHandle, node: str) -> None:
+    """A start-up round of `node` still open once its wedged peer was power-cycled was waiting
+    on the wedged heartbeat, which is gone: it does not end by itself (the first long soak
+    waited 30 s for one, the heal's whole budget), so heartbeat restarts on `node` at once."""
+    if heartbeat_running(lab, node) and not heartbeat.round_done(lab, node):
+        lab.say(f"heal: heartbeat's start-up round on {node} waited on the wedged peer; restarting heartbeat there")
+        heartbeat.stop_heartbeat(lab, node)
+        heartbeat.start_heartbeat(lab, node)
 
 
 WEDGED_STANDBY = "Standby in progress- new request from"
