@@ -75,7 +75,8 @@ def joined(lab: LabHandle, node: str) -> tuple[bool, str]:
 def round_done(lab: LabHandle, node: str) -> bool:
     """heartbeat's start-up round since it last started on `node` is over (its ha-log says so)."""
     log = ha_log(lab, node)
-    return "Initial resource acquisition complete" in log[log.rfind("Configuration validated. Starting heartbeat"):]
+    started = log.rfind("Configuration validated. Starting heartbeat")
+    return "Initial resource acquisition complete" in log[max(started, 0):]
 
 
 # For its first 5 s a starting heartbeat advertises its deadtime plus 2 s in its status

@@ -201,6 +201,18 @@ def wait_restarted(lab: LabHandle, nodes: list[str], marks: dict[str, int]) -> N
                timeout=lab.cfg.failover_wait + 15, interval=0.2)
 
 
+def round_over(lab: LabHandle, node: str) -> bool:
+    """heartbeat on `node` is past its start-up round, or the round has outlasted start_wait.
+    While it runs, auto_failback and ipfail make their own standby requests: an hb_takeover
+    then crosses them, and a standby crossed in the middle wedges a node for an hour (the
+    first long soak: a heal's hb_takeover 2 s after heartbeat started on the master, then
+    "No one owns our local resources!" once heal power-cycled the wedged backup)."""
+    if heartbeat.round_done(lab, node):
+        return True
+    ran = heartbeat.running_for(lab, node)
+    return ran is not None and ran > lab.cfg.start_wait
+
+
 def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
     """Bring the resources back to the master, everything on it and nothing on the backup.
     heartbeat settles first (a healed split brain restarts both nodes' resources); then
@@ -229,7 +241,7 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
             lab.run(master, [APACHE_RESOURCE, "start"], check=True)
             apache_started = True
         elif (a.owner == backup and node_state(lab, master)["heartbeat"]
-                and time.monotonic() - last_takeover > STANDBY_WINDOW):
+                and time.monotonic() - last_takeover > STANDBY_WINDOW and round_over(lab, master)):
             # heartbeat ignores a standby request while the other side is "in flux" (just
             # booted, or answering another request) and never retries it: ask again once
             # its 10 s standby window has passed

