@@ -56,6 +56,11 @@ def stop_heartbeat(lab: LabHandle, node: str) -> None:
     lab.run(node, [HEARTBEAT_INIT, "stop"], timeout=120, check=True)
 
 
+def restart_heartbeat(lab: LabHandle, node: str) -> None:
+    stop_heartbeat(lab, node)
+    start_heartbeat(lab, node)
+
+
 def joined(lab: LabHandle, node: str) -> tuple[bool, str]:
     """`node` is active in its peer's view, heartbeat's start-up round since it last started
     is over (its ha-log says so), and its start-up dead time has lapsed. Until the round ends

@@ -68,8 +68,7 @@ def finish_start_up_rounds(lab: LabHandle) -> None:
             lab.say(f"heal: heartbeat's start-up round on {' and '.join(blocked)} did not end; restarting "
                     "heartbeat there")
             for node in blocked:
-                heartbeat.stop_heartbeat(lab, node)
-                heartbeat.start_heartbeat(lab, node)
+                heartbeat.restart_heartbeat(lab, node)
         else:
             if wedged is None:
                 return
@@ -86,8 +85,7 @@ def restart_blocked_round(lab: LabHandle, node: str) -> None:
     waited 30 s for one, the heal's whole budget), so heartbeat restarts on `node` at once."""
     if heartbeat_running(lab, node) and not heartbeat.round_done(lab, node):
         lab.say(f"heal: heartbeat's start-up round on {node} waited on the wedged peer; restarting heartbeat there")
-        heartbeat.stop_heartbeat(lab, node)
-        heartbeat.start_heartbeat(lab, node)
+        heartbeat.restart_heartbeat(lab, node)
 
 
 WEDGED_STANDBY = "Standby in progress- new request from"

@@ -102,7 +102,7 @@ def draw_soak(result: dict, samples: list[Sample], marks: list[Mark]):  # noqa: 
     unit, scale = ("min", 60.0) if span > 600 else ("s", 1.0)
     rel = lambda t: (t - t0) / scale  # noqa: E731
     faults = result["faults_run"]
-    kinds = sorted({f["label"].split(". ", 1)[-1] for f in faults})
+    kinds = sorted({f["label"] for f in faults})
     fig, (ax, axf, axo) = plt.subplots(3, 1, figsize=(14, 3.2 + 0.28 * len(kinds)), sharex=True,
                                        gridspec_kw={"height_ratios": [0.7, 0.3 * max(len(kinds), 3), 1.3],
                                                     "hspace": 0.1})
@@ -130,11 +130,9 @@ def draw_soak(result: dict, samples: list[Sample], marks: list[Mark]):  # noqa: 
     fig.legend(handles=[Patch(color=c, label=k) for k, c in COLORS.items()]
                + [Patch(color=c, label=k) for k, c in VERDICT_COLORS.items()],
                loc="upper right", bbox_to_anchor=(0.98, 0.955), ncol=7, fontsize=8, frameon=False)
-    verdict = ("no unexpected anomaly, no failed heal" if result["passed"] else
-               f"{result['unexpected_anomalies']} unexpected anomal(ies), {result['heals_failed']} failed heal(s)")
     transients = sum(len(f["expected"]) for f in faults)
     fig.suptitle(f"{result['scenario']}, timing {result['timing']} (deadtime {result['times']['deadtime']:g} s), "
-                 f"{result['seconds']:.0f} s: {verdict}; {transients} expected transient(s)", fontsize=10)
+                 f"{result['seconds']:.0f} s: {result['verdict']}; {transients} expected transient(s)", fontsize=10)
     axo.set_ylim(bottom=0)
     fig.subplots_adjust(left=0.12, right=0.98, top=0.88, bottom=0.14)
     return fig

@@ -65,20 +65,21 @@ def both_pages_from(node: str) -> tuple[str, Check]:
     return f"both pages served with the article's texts, hostname.html naming {node}", check
 
 
-def serving_alone(node: str, peer: str) -> Check:
-    """`node` answers the clients and `peer` holds no resource."""
-    def check(lab: LabHandle) -> tuple[bool, str]:
-        who = who_serves(lab)
-        held = [r for r, on in node_state(lab, peer).items() if r in ("vip", "mounted", "apache") and on]
-        return who == node and not held, f"hostname.html names {who or 'nobody'}; {peer} holds {held or 'nothing'}"
-    return check
-
-
 def holds_nothing(node: str) -> tuple[str, Check]:
     def check(lab: LabHandle) -> tuple[bool, str]:
         st = node_state(lab, node)
         return not any(st[r] for r in ("vip", "mounted", "apache")), str(st)
     return f"{node} holds no resource", check
+
+
+def serving_alone(node: str, peer: str) -> Check:
+    """`node` answers the clients and `peer` holds no resource."""
+    serves, empty = serving(node), holds_nothing(peer)[1]
+
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        (ok1, seen1), (ok2, seen2) = serves(lab), empty(lab)
+        return ok1 and ok2, f"{seen1}; {peer}: {seen2}"
+    return check
 
 
 def serial_link_up(node: str) -> tuple[str, Check]:

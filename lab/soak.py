@@ -323,6 +323,9 @@ def _result(lab: LabHandle, seed: str, steps: list[StepResult], samples: list, t
         "faults": len(steps),
         "seconds": round(time.monotonic() - t0, 1),
         "passed": not unexpected,
+        "verdict": "no unexpected anomaly, no failed heal" if not unexpected else
+                   f"{sum(len(s.unexpected) for s in steps)} unexpected anomal(ies), "
+                   f"{sum(bool(s.heal_error) for s in steps)} failed heal(s)",
         "unexpected_anomalies": sum(len(s.unexpected) for s in steps),
         "heals_failed": sum(bool(s.heal_error) for s in steps),
         "stopped_at": failed_at,
@@ -337,9 +340,7 @@ def _result(lab: LabHandle, seed: str, steps: list[StepResult], samples: list, t
 
 def report(result: dict) -> str:
     """The soak's verdict and its per-kind table, for the terminal."""
-    verdict = ("no unexpected anomaly, no failed heal" if result["passed"] else
-               f"{result['unexpected_anomalies']} unexpected anomal(ies), {result['heals_failed']} failed heal(s); "
-               f"replay: {result['replay']}")
+    verdict = result["verdict"] + ("" if result["passed"] else f"; replay: {result['replay']}")
     lines = [f"soak: seed {result['seed']}, {result['faults']} fault(s), {result['seconds']:.0f} s: {verdict}",
              f"  {'fault':22} {'runs':>4}  {'outage median/max (s)':>22}  {'heal median/max (s)':>20}  anomalies"]
     for label, k in result["per_kind"].items():

@@ -59,6 +59,7 @@ def test_a_soak_of_an_hour_is_drawn_with_a_lane_per_fault_kind_and_its_faults_co
     result = {"scenario": "soak (seed 1, 4 faults)", "help": "soak", "timing": "fast", "t0": t0, "seconds": 3600.0,
               "times": {"keepalive": 0.2, "deadtime": 2, "warntime": 1, "initdead": 4},
               "probe": {"where": "ha3", "hz": 20, "url": "http://x/hostname.html"}, "passed": False,
+              "verdict": "1 unexpected anomal(ies), 0 failed heal(s)",
               "unexpected_anomalies": 1, "heals_failed": 0, "faults_run": faults,
               "steps": [{"label": f"{f['index']}. {f['label']}", "outage_s": f["outage_s"],
                          "notes": ", ".join([f"{a} (expected)" for a in f["expected"]]
