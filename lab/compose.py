@@ -41,7 +41,7 @@ def _service(cfg: LabConfig, c: ContainerSpec) -> dict:
     svc: dict = {
         "image": c.image,
         "container_name": c.name,
-        "hostname": c.host,
+        "hostname": c.uname,
         "init": True,
         "labels": lab_labels(cfg.name, c.host),
         "networks": {key: {"ipv4_address": ip} for key, ip in c.addresses.items()},
@@ -53,6 +53,8 @@ def _service(cfg: LabConfig, c: ContainerSpec) -> dict:
         svc["devices"] = [f"{d}:{d}" for d in c.devices]
     if c.security_opt:
         svc["security_opt"] = list(c.security_opt)
+    if c.sysctls:
+        svc["sysctls"] = dict(c.sysctls)
     env = dict(c.env)
     if c.role in ("node", "nfs"):
         # without the lab to run the article's steps, the hosts run the reference solution's

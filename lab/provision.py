@@ -28,6 +28,7 @@ from .engine import images
 from .engine.handle import LabHandle, Say, docker_client, say_stderr
 from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
 from .errors import LabError
+from .model import custom
 from .model.allocate import AUTO_FIELDS, Pool, allocate
 from .model.config import CLIENT, NFS_SERVER, NODES, LabConfig
 from .model.contract import HA_LOG
@@ -105,7 +106,10 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
     step = "start"
     try:
         with tempfile.TemporaryDirectory(prefix=f"heartbeat-lab-{lab.cfg.name}-") as tmp:
-            rendered = render_tree(lab.cfg, Path(tmp))
+            step = f"read heartbeat's files from {lab.cfg.source}" if lab.cfg.source else step
+            # `lab up --from DIR`: read again against the final addresses (and by `lab reset`)
+            own = custom.load(lab.cfg.source, lab.cfg, place=False) if lab.cfg.source else None
+            rendered = render_tree(lab.cfg, Path(tmp), own)
             solutions.write_scripts(lab.cfg, [(s.id, s.solve) for s in STEPS], rendered)
             step = "create the networks and the shared volume"
             for net in lab.topo.networks:
@@ -226,7 +230,7 @@ def _start(lab: LabHandle, spec: ContainerSpec, lab_dir: Path | None) -> Contain
     first = next(iter(spec.addresses))  # eth0: the LAN, or the management network of a board
     lan = lab.topo.network(first).name
     kwargs: dict = dict(
-        hostname=spec.host,
+        hostname=spec.uname,
         init=True,  # heartbeat's init script hangs on zombies unless PID 1 reaps them
         cap_add=list(spec.cap_add),
         devices=[f"{d}:{d}:rwm" for d in spec.devices],
@@ -235,6 +239,7 @@ def _start(lab: LabHandle, spec: ContainerSpec, lab_dir: Path | None) -> Contain
         networking_config={lan: EndpointConfig("1.41", ipv4_address=spec.addresses[first])},
         extra_hosts=spec.extra_hosts,
         security_opt=list(spec.security_opt),
+        sysctls=dict(spec.sysctls),
     )
     c = DockerContainer(spec.image).with_name(spec.name).with_kwargs(**kwargs)
     c.with_envs(**spec.env)

@@ -10,7 +10,7 @@ from .engine.handle import LabHandle
 from .errors import LabError
 from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, NFS_SERVER, NODES
-from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES
+from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES, SEND_ARP
 from .observe.audit import audit, heal_ends, line_count, lines_since
 from .observe.state import (ha_log, heartbeat_running, node_state, peer_status, settled, wait_nfs, wait_node_ready,
                              who_serves)
@@ -52,8 +52,20 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
         if not node_state(lab, node)["heartbeat"]:
             heartbeat.start_heartbeat(lab, node)
     restore_owner(lab)
+    announce(lab, lab.cfg.master)
     finish_start_up_rounds(lab)
     heal_ends(lab)  # the fault episode is over: the next fault opens a new audit window
+
+
+def announce(lab: LabHandle, node: str) -> None:
+    """`node` announces the cluster address it holds (gratuitous ARP, with the send_arp that
+    IPaddr2 runs when it takes the address). After a fault in which both nodes held the
+    address (a pause, a split brain), the node that kept it never announced it again: the
+    clients' ARP entries still name the other node, which no longer answers for it, until
+    they expire (measured 46 s on ha3). An operator re-announces; so does the heal."""
+    if node_state(lab, node)["vip"]:
+        lab.run(node, [SEND_ARP, "-i", "100", "-r", "3", "eth0", lab.cfg.vip, "auto", "not_used", "not_used"],
+                timeout=10, check=True)
 
 
 def finish_start_up_rounds(lab: LabHandle) -> None:
@@ -178,7 +190,7 @@ def _started_and_declared_dead(lab: LabHandle, node: str, peer: str) -> tuple[st
     started (its last "Heartbeat generation" line), and when that heartbeat last declared
     `peer` dead (None if it has not)."""
     script = (f"awk '/heartbeat: .*Heartbeat generation:/ {{s=$1; d=\"-\"}} "
-              f"/heartbeat: .*node {peer}: is dead/ {{d=$1}} END {{print s, d}}' {MESSAGES}")
+              f"/heartbeat: .*node {lab.cfg.hb_name(peer)}: is dead/ {{d=$1}} END {{print s, d}}' {MESSAGES}")
     fields = lab.sh(node, script, timeout=10).output.split()
     started = fields[0] if fields else None
     declared = fields[1] if len(fields) > 1 and fields[1] != "-" else None

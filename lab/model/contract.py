@@ -1,12 +1,12 @@
 """The node-side contract: paths and names that the lab and the node image's scripts
 (node-init, serial-cable) both use. They are read from the one file the image installs,
-images/node/contract.env, so neither side can rename one alone."""
+lab/images/node/contract.env, so neither side can rename one alone."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-CONTRACT_SOURCE = Path(__file__).resolve().parents[2] / "images" / "node" / "contract.env"
+CONTRACT_SOURCE = Path(__file__).resolve().parents[1] / "images" / "node" / "contract.env"
 
 
 def _load(path: Path) -> dict[str, str]:
@@ -39,8 +39,9 @@ HEARTBEAT_INIT = "/etc/rc.d/init.d/heartbeat"  # the article's path (a link to /
 HB_STANDBY = "/usr/share/heartbeat/hb_standby"
 HB_TAKEOVER = "/usr/share/heartbeat/hb_takeover"
 IPFAIL = "/usr/libexec/heartbeat/ipfail"
+SEND_ARP = "/usr/libexec/heartbeat/send_arp"  # IPaddr2's gratuitous ARP sender
 APACHE_RESOURCE = "/etc/ha.d/resource.d/apache2"
-# nfsha (images/nfs): the file its exportfs stand-in renders /etc/exports into, which
+# nfsha (lab/images/nfs): the file its exportfs stand-in renders /etc/exports into, which
 # ganesha.conf includes
 GANESHA_EXPORTS = "/etc/ganesha/exports.conf"
 HEARTBEAT_PROCESS = "^heartbeat: master control"  # pgrep -f pattern of a running heartbeat

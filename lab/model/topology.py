@@ -18,7 +18,7 @@ LAN = "lan"
 SERIAL = "serial"
 MGMT = "mgmt"
 # The boards reach the engine through its socket, as a BMC reaches its machine's power
-# supply; a board acts only on its own node's container (images/bmc/chassis checks).
+# supply; a board acts only on its own node's container (lab/images/bmc/chassis checks).
 ENGINE_SOCKET = "/var/run/docker.sock"
 SHARE = "share"
 
@@ -30,6 +30,7 @@ NODE_CAPS = (
     "IPC_LOCK",  # heartbeat locks itself into memory
     "SYS_ADMIN",  # the Filesystem agent mounts /ha
 )
+NODE_SYSCTLS = {"net.ipv4.ip_forward": "0"}
 NFS_CAPS = ("SYS_ADMIN", "DAC_READ_SEARCH")  # ganesha's VFS FSAL uses open_by_handle_at
 
 
@@ -45,7 +46,7 @@ class NetworkSpec:
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    host: str  # the hostname: ha1, ha2, nfsha, ha3, bmc-ha1, bmc-ha2
+    host: str  # the lab's name of the host: ha1, ha2, nfsha, ha3, bmc-ha1, bmc-ha2
     name: str  # the container name, derived from the lab name
     role: str  # node, nfs, client, bmc
     image: str
@@ -59,6 +60,12 @@ class ContainerSpec:
     lab_dir: str = LAB_DIR  # where the host's rendered folder for this container goes
     extra_hosts: dict[str, str] = field(default_factory=dict)
     binds: dict[str, str] = field(default_factory=dict)  # host path -> container path
+    hostname: str = ""  # `uname -n` if not host: a node's name in a `lab up --from` ha.cf
+    sysctls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uname(self) -> str:
+        return self.hostname or self.host
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ def topology(cfg: LabConfig) -> Topology:
         NetworkSpec(SERIAL, f"{cfg.name}-serial", cfg.serial_subnet, None, None, True),
     )
     hosts = {h: cfg.lan_ip(h) for h in (*NODES, NFS_SERVER, CLIENT)}
+    hosts |= {cfg.hb_name(n): cfg.lan_ip(n) for n in NODES}  # the names heartbeat knows them by
     hosts[cfg.cluster] = cfg.vip  # the article resolves names through /etc/hosts
     if cfg.has_boards:
         hosts |= {bmc_host(n): cfg.mgmt_ip(bmc_host(n)) for n in NODES}
@@ -99,6 +107,7 @@ def topology(cfg: LabConfig) -> Topology:
         containers.append(
             ContainerSpec(
                 host=node,
+                hostname=cfg.hb_name(node),
                 name=cfg.container_name(node),
                 role="node",
                 image=image_name("node"),
@@ -108,6 +117,9 @@ def topology(cfg: LabConfig) -> Topology:
                 # AppArmor's docker-default profile forbids mounts, FUSE and NFS alike
                 security_opt=("apparmor:unconfined",) if apparmor_enabled() else (),
                 env={"SERIAL_PEER": cfg.serial_ip(cfg.peer(node)), "SERIAL_PORT": str(cfg.serial_port)},
+                # a server does not route (docker turns forwarding on in containers): a node
+                # that gave the cluster address up must not pass on what clients still send it
+                sysctls=NODE_SYSCTLS,
                 extra_hosts=hosts,
             )
         )
