@@ -1,6 +1,6 @@
 """The nodes' management boards (`lab up --stonith ipmi`): an IPMI BMC per node, emulated by
 OpenIPMI's ipmi_sim on the management network, powering its node's container off, on or
-through a reset (images/bmc). Everything here asks the boards over IPMI, from ha3, the way
+through a reset (lab/images/bmc). Everything here asks the boards over IPMI, from ha3, the way
 an operator would: `ipmitool -I lanplus -C 3 -H bmc-ha2 -U admin -P ... chassis power status`."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .errors import LabError
 from .model.config import BMC_USER, CLIENT, NODES, bmc_host, check_node
 from .waiting import wait_until
 
-BMC_LOG = "/var/log/bmc.log"  # each board's actions, RFC 3339 stamps (images/bmc/chassis)
+BMC_LOG = "/var/log/bmc.log"  # each board's actions, RFC 3339 stamps (lab/images/bmc/chassis)
 # ipmitool 1.8.19 asks for cipher suite 17 by default, which ipmi_sim does not offer: suite 3
 # (RAKP-HMAC-SHA1, AES-CBC-128) is the strongest it answers
 IPMI_LANPLUS = ("-I", "lanplus", "-C", "3")

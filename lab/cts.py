@@ -2,7 +2,7 @@
 
 ha3 is CTS's exerciser (lab/exerciser.py): it reaches the nodes over ssh as root and reads
 every node's syslog from one file. CTS itself is Debian's heartbeat package's, with the
-fixes it needs under python3 and Debian carried in images/shared/cts-python3.patch. It
+fixes it needs under python3 and Debian carried in lab/images/shared/cts-python3.patch. It
 stops and starts heartbeat on the nodes, so a run ends with the lab healed: the master
 serving again."""
 

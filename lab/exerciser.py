@@ -10,7 +10,7 @@ from .model.config import CLIENT, NODES
 from .waiting import wait_until
 
 KEY = "/root/.ssh/id_ed25519"
-CLUSTER_LOG = "/var/log/cluster.log"  # rsyslog on ha3 (images/client/rsyslog.conf)
+CLUSTER_LOG = "/var/log/cluster.log"  # rsyslog on ha3 (lab/images/client/rsyslog.conf)
 
 
 def install_keys(lab: LabHandle) -> None:

@@ -18,6 +18,7 @@ from . import boards, faults, heartbeat, recovery
 from .engine.handle import LabHandle
 from .errors import ConfigError
 from .model.config import LabConfig, bmc_host
+from .model.custom import page_file
 from .model.render import hostname_text, index_text, page_text
 from .observe import writes as wr
 from .observe.audit import audit, fault_begins
@@ -59,7 +60,9 @@ def both_pages_from(node: str) -> tuple[str, Check]:
     """The article's check in the browser: index.html and hostname.html with its texts."""
     def check(lab: LabHandle) -> tuple[bool, str]:
         pages = {p: fetch(lab, p) for p in ("index.html", "hostname.html")}
-        want = {"index.html": index_text(lab.cfg), "hostname.html": hostname_text(lab.cfg, node)}
+        own = page_file(lab.cfg, "index.html")  # `lab up --from`'s own index.html
+        want = {"index.html": page_text(own.read_text()) if own else index_text(lab.cfg),
+                "hostname.html": hostname_text(lab.cfg, node)}
         seen = {p: (code, page_text(body)) for p, (code, body) in pages.items()}
         return all(seen[p] == (200, want[p]) for p in want), str(seen)
     return f"both pages served with the article's texts, hostname.html naming {node}", check
@@ -346,6 +349,20 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
     if report_dir is not None:
         result["files"] = write_report(Path(report_dir), result, samples, events, marks)
     return result
+
+
+def problems(result: dict) -> list[str]:
+    """What a scenario run did beyond the scenario table: a step whose checks did not hold,
+    an outage outside the bounds the table derives from the timers under test."""
+    found = []
+    for step in result["steps"]:
+        found += [f"after {step['label']}: expected {held['what']}; saw {held['seen']}"
+                  for held in step["holds"] if not held["ok"]]
+        if step["bounds_s"] is not None and not step["within_bounds"]:
+            low, high = step["bounds_s"]
+            found.append(f"{step['label']}: outage {step['outage_s']} s, expected between {low:g} and {high:g} s "
+                         f"(timers {result['times']})")
+    return found
 
 
 def _step_result(cfg: LabConfig, step: Step, mark: Mark, nxt: Mark | None, samples: list, held: list[dict]) -> dict:

@@ -15,12 +15,13 @@ from ..model.config import ALL_HOSTS, NODES
 from ..model.contract import HA_LOG, MESSAGES
 from ..observe.state import status
 from ..workshop.stages import FINAL, find_stage
-from .options import auto_fields, config_args, config_from, name_arg
+from .options import config_args, config_from, from_arg, name_arg, with_custom
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("up", help="build the images if needed and start the cluster, in the article's order")
     config_args(p)
+    from_arg(p)
     p.add_argument("--keep-on-failure", action="store_true", help="leave a failed lab in place for inspection")
     p.set_defaults(func=cmd_up)
 
@@ -55,7 +56,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_up(a: argparse.Namespace) -> int:
-    lab = provision.up(config_from(a), keep_on_failure=a.keep_on_failure, allocate=auto_fields(a))
+    cfg, auto, about = with_custom(config_from(a), a)
+    if about:
+        print(about, file=sys.stderr)
+    lab = provision.up(cfg, keep_on_failure=a.keep_on_failure, allocate=auto)
     st = status(lab)
     if lab.cfg.stage != FINAL:
         stage = find_stage(lab.cfg.stage)

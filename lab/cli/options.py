@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..errors import ConfigError
+from ..model import custom
 from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, STONITH, TIMINGS, LabConfig
 from ..model.allocate import DEFAULT_PORT_POOL, default_vip
 from ..workshop.stages import STAGES
@@ -43,6 +45,29 @@ def config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--auto-failback", choices=AUTO_FAILBACK, default=DEFAULT.auto_failback)
     stage_arg(p, DEFAULT.stage, "start at the beginning of this part of the article, every step before it done "
                                 "by the lab's reference solution")
+
+
+def from_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="from_dir", metavar="DIR",
+                   help="run your own heartbeat files: DIR holds any of ha.cf, haresources, authkeys, resource.d/ "
+                        "(scripts) and www/ (pages); the rest comes from the lab's defaults. Checked before anything "
+                        "is created; ha.cf's node names become the hostnames, its timers replace --timing's")
+
+
+def with_custom(cfg: LabConfig, a: argparse.Namespace) -> tuple[LabConfig, frozenset[str], str]:
+    """`lab up --from DIR`: the config DIR's files imply, the addresses still left to the
+    lab to pick, and what to print about the files (what the lab changed to run them)."""
+    auto = auto_fields(a)
+    if not getattr(a, "from_dir", None):
+        return cfg, auto, ""
+    given = [f"--{t}" for t in TIMERS if getattr(a, t) is not None]
+    if given:
+        raise ConfigError(f"{', '.join(given)} with --from: the timers are ha.cf's (keepalive, deadtime, warntime, "
+                          "initdead); change them there")
+    own = custom.load(a.from_dir, cfg, place=a.subnet is None)
+    placed = own.changes.keys() & {"lan_subnet", "serial_subnet", "vip"}
+    new = own.config(cfg).with_(source=str(own.source)).validate()
+    return new, auto - placed, custom.describe(own)
 
 
 def stage_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> None:

@@ -1,5 +1,5 @@
 """The lab's images: a Debian bookworm base (pulled, or bootstrapped when there is no registry)
-and the node, nfs and client images built from images/."""
+and the node, nfs and client images built from lab/images/."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from . import debian
 from ..model.topology import LAB_IMAGES, image_name
 from .labels import APP, LABEL_APP, LABEL_CONTEXT, LABEL_ROLE
 
-IMAGES_DIR = Path(__file__).resolve().parents[2] / "images"
+IMAGES_DIR = Path(__file__).resolve().parents[1] / "images"
 # files more than one image needs (the CTS patch: the exerciser ha3 runs CTS, the nodes its
 # proxy), put into those images' build contexts as shared/
 SHARED_DIR = IMAGES_DIR / "shared"
@@ -118,7 +118,7 @@ def _run(cmd: list[str], what: str) -> None:
 
 
 def context_files(kind: str) -> dict[str, Path]:
-    """The build context of images/<kind>: its own files, and images/shared/ as shared/ for
+    """The build context of lab/images/<kind>: its own files, and lab/images/shared/ as shared/ for
     the images that use it."""
     files = {}
     for top, prefix in ((IMAGES_DIR / kind, ""), *(((SHARED_DIR, "shared/"),) if kind in SHARED_BY else ())):
@@ -147,7 +147,7 @@ def context_hash(kind: str, base_id: str) -> str:
 
 
 def build_image(client: docker.DockerClient, kind: str, base: str, say: Say = _say, force: bool = False) -> str:
-    """Build images/<kind> unless an image built from the same inputs exists. Returns the tag."""
+    """Build lab/images/<kind> unless an image built from the same inputs exists. Returns the tag."""
     tag = image_name(kind)
     digest = context_hash(kind, client.images.get(base).id)
     if not force:
@@ -158,7 +158,7 @@ def build_image(client: docker.DockerClient, kind: str, base: str, say: Say = _s
                 return tag
         except docker.errors.ImageNotFound:
             pass
-    say(f"image {tag}: building from images/{kind} on {base} ...")
+    say(f"image {tag}: building from lab/images/{kind} on {base} ...")
     t0 = time.monotonic()
     log: list[str] = []
     stream = client.api.build(

@@ -95,6 +95,10 @@ class LabConfig:
     deadtime: float | None = None
     warntime: float | None = None
     initdead: float | None = None
+    # the nodes' hostnames, as heartbeat knows them (ha.cf's node lines, `uname -n`): the lab
+    # keeps calling the containers ha1 and ha2; `lab up --from DIR` takes DIR's ha.cf names
+    node_names: tuple[str, ...] = NODES
+    source: str = ""  # the directory `lab up --from` took heartbeat's files from, if any
 
     # ---- derived values -------------------------------------------------------------
     @property
@@ -138,6 +142,14 @@ class LabConfig:
     @property
     def prefixlen(self) -> int:
         return self.lan.prefixlen
+
+    def hb_name(self, node: str) -> str:
+        """The name heartbeat knows the node `node` (ha1, ha2) by: its hostname."""
+        return self.node_names[NODES.index(node)]
+
+    def role_of(self, name: str | None) -> str | None:
+        """The lab's node (ha1, ha2) that heartbeat, or a page, calls `name`; None if none."""
+        return NODES[self.node_names.index(name)] if name in self.node_names else None
 
     def peer(self, node: str) -> str:
         return NODES[1] if node == NODES[0] else NODES[0]
@@ -209,7 +221,10 @@ class LabConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "LabConfig":
-        return cls(**json.loads(text))
+        fields = json.loads(text)
+        if "node_names" in fields:
+            fields["node_names"] = tuple(fields["node_names"])
+        return cls(**fields)
 
     @classmethod
     def numbered(cls, name: str, net: int, **changes: object) -> "LabConfig":
@@ -270,6 +285,8 @@ class LabConfig:
         if not re.fullmatch(r"[A-Za-z0-9]{4,16}", self.bmc_password):
             problems.append("board password: expected 4 to 16 letters or digits (IPMI allows 16 at most)")
         problems += check_addresses(self)
+        if len(self.node_names) != 2 or len(set(self.node_names)) != 2:
+            problems.append(f"node names {', '.join(self.node_names)}: expected two different hostnames")
         if problems:
             raise ConfigError("invalid lab configuration:\n  - " + "\n  - ".join(problems))
         return self

@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 from .config import BMC_USER, CLIENT, NFS_SERVER, NODES, LabConfig, _secs, bmc_host
+from .custom import Custom
 from .contract import GANESHA_EXPORTS, HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
 
 ARTICLE_DOMAIN = "haw2.ibm.com"  # the article's names, as its sample pages carry them
@@ -23,7 +24,7 @@ ARCHIVE_MTIME = 1104537600  # 2005-01-01, about when the article appeared: the a
 def ha_cf(cfg: LabConfig) -> str:
     t = cfg.times
     peers = "\n".join(f"ucast eth0 {cfg.lan_ip(n)}" for n in NODES)
-    nodes = "\n".join(f"node\t{n}" for n in NODES)
+    nodes = "\n".join(f"node\t{cfg.hb_name(n)}" for n in NODES)
     return f"""\
 # /etc/ha.d/ha.cf rendered by the heartbeat lab {cfg.name!r} (timing profile {cfg.timing!r}).
 # The article's Listing 6, with an Ethernet medium beside the serial cable.
@@ -77,13 +78,14 @@ def stonith_lines(cfg: LabConfig) -> str:
     meatware: the survivor waits until an operator runs `meatclient -c NODE`."""
     if cfg.stonith == "ipmi":
         lines = "".join(
-            f"stonith_host {n} external/ipmi {cfg.peer(n)} {cfg.mgmt_ip(bmc_host(cfg.peer(n)))} "
+            f"stonith_host {cfg.hb_name(n)} external/ipmi {cfg.hb_name(cfg.peer(n))} "
+            f"{cfg.mgmt_ip(bmc_host(cfg.peer(n)))} "
             f"{BMC_USER} {cfg.bmc_password} lan\n" for n in NODES)
         return ("#	Fencing: before taking over, reset the peer through its management board (IPMI)\n"
                 + lines)
     if cfg.stonith == "meatware":
         return ("#	Fencing by hand: before taking over, wait for an operator's `meatclient -c NODE`\n"
-                f"stonith_host * meatware {' '.join(NODES)}\n")
+                f"stonith_host * meatware {' '.join(map(cfg.hb_name, NODES))}\n")
     return ""
 
 
@@ -91,7 +93,7 @@ def haresources(cfg: LabConfig) -> str:
     return (
         f"# /etc/ha.d/haresources rendered by the heartbeat lab {cfg.name!r}; identical on both nodes.\n"
         f"# At start: take the cluster IP, mount the shared /ha, start Apache; at stop, the reverse.\n"
-        f"{cfg.master} IPaddr2::{cfg.vip}/{cfg.prefixlen}/eth0 "
+        f"{cfg.hb_name(cfg.master)} IPaddr2::{cfg.vip}/{cfg.prefixlen}/eth0 "
         f"Filesystem::{cfg.share_source}::{SHARE_MOUNT}::{cfg.share_fstype}::rw,hard apache2\n"
     )
 
@@ -143,7 +145,9 @@ def index_text(cfg: LabConfig) -> str:
 
 
 def hostname_text(cfg: LabConfig, node: str) -> str:
-    return f"Hello!!! I am being served from a node {node} in a High Availability Cluster {cfg.cluster}"
+    """hostname.html's text on `node` (ha1, ha2: named by its hostname), or on a host so named."""
+    name = cfg.hb_name(node) if node in NODES else node
+    return f"Hello!!! I am being served from a node {name} in a High Availability Cluster {cfg.cluster}"
 
 
 def page_text(body: str) -> str:
@@ -183,10 +187,12 @@ LOG {{
 """
 
 
-def render_tree(cfg: LabConfig, dest: Path) -> dict[str, Path]:
+def render_tree(cfg: LabConfig, dest: Path, custom: Custom | None = None) -> dict[str, Path]:
     """Write every rendered file under dest; return, per host, the folder (named lab) that
     becomes /lab in its container: etc/ the reference files the lab's solution installs,
-    download/ the article's sample code."""
+    download/ the article's sample code. A `custom` directory's files (`lab up --from`)
+    replace the rendered ones they stand for; its resource.d/ goes to the nodes, its www/
+    to nfsha."""
     dest = Path(dest)
     out: dict[str, Path] = {}
     archive = hahbcode_archive()
@@ -199,12 +205,20 @@ def render_tree(cfg: LabConfig, dest: Path) -> dict[str, Path]:
         _write(etc / "authkeys", authkeys(cfg), mode=0o600)
         _write(etc / "hostname.html", _page(hostname_text(cfg, node)))
         _write_bytes(lab_dir / "download" / "hahbcode.tar.gz", archive)
+        for rel, (data, mode) in (custom.files if custom else {}).items():
+            if not rel.startswith("www/"):
+                _write_bytes(etc / rel, data, mode)
+        if custom and "ha.cf" in custom.files and cfg.stonith != "none":  # fencing is the lab's: --stonith
+            _write_bytes(etc / "ha.cf", custom.files["ha.cf"][0] + stonith_lines(cfg).encode())
         out[node] = lab_dir
     lab_dir = dest / NFS_SERVER / Path(LAB_DIR).name
     _write(lab_dir / "etc" / "ganesha.conf", ganesha_conf(cfg))
     _write(lab_dir / "etc" / "exports", exports(cfg))
     _write(lab_dir / "etc" / "index.html", _page(index_text(cfg)))
     _write_bytes(lab_dir / "download" / "hahbcode.tar.gz", archive)
+    for rel, (data, mode) in (custom.files if custom else {}).items():
+        if rel.startswith("www/"):
+            _write_bytes(lab_dir / "etc" / rel, data, mode)
     out[NFS_SERVER] = lab_dir
     return out
 

@@ -60,6 +60,7 @@ class Probe:
             return sorted(self._samples, key=lambda s: s.t)
 
     def _add(self, d: dict) -> None:
+        d["node"] = self.lab.cfg.role_of(d.get("node")) or d.get("node")  # the page names the hostname
         with self._lock:
             self._samples.append(Sample.from_dict(d))
 
@@ -158,13 +159,14 @@ def summary(samples: list[Sample], since: float | None = None) -> dict:
         "failed_time_s": round(sum(b - a for a, b in windows), 3),
         "failure_windows": len(windows),
         "node_changes": node_changes(samples),
-        "served_by": _served_by(samples),
+        "served_by": served_by(samples),
         "median_latency_ms": round(1000 * statistics.median(s.latency for s in samples if s.ok), 1)
         if any(s.ok for s in samples) else None,
     }
 
 
-def _served_by(samples: list[Sample]) -> list[str]:
+def served_by(samples: list[Sample]) -> list[str]:
+    """The nodes that answered, in order, each once per run of answers."""
     seq: list[str] = []
     for s in samples:
         if s.ok and (not seq or seq[-1] != s.node):

@@ -71,6 +71,7 @@ mkdir -p {SHARE_MOUNT}/www/html
 chmod 775 {SHARE_MOUNT}/www {SHARE_MOUNT}/www/html
 install -m 644 {LAB_ETC}/index.html {SHARE_MOUNT}/www/html/index.html
 ln -sfn /var/www/htmllocal/hostname.html {SHARE_MOUNT}/www/html/hostname.html
+if [ -d {LAB_ETC}/www ]; then cp -R {LAB_ETC}/www/. {SHARE_MOUNT}/www/html/; fi
 """),
     *_nodes(f"""\
 if [ ! -L /var/www/html ]; then
@@ -82,7 +83,11 @@ install -m 644 {LAB_ETC}/hostname.html /var/www/htmllocal/hostname.html
 
 AUTHKEYS = Solution(lambda cfg: _nodes(f"install -m 600 {LAB_ETC}/authkeys /etc/ha.d/authkeys\n"))
 HA_CF = Solution(lambda cfg: _nodes(f"install -m 644 {LAB_ETC}/ha.cf /etc/ha.d/ha.cf\n"))
-HARESOURCES = Solution(lambda cfg: _nodes(f"install -m 644 {LAB_ETC}/haresources /etc/ha.d/haresources\n"))
+# with the resource scripts of a `lab up --from` directory, if it has any
+HARESOURCES = Solution(lambda cfg: _nodes(f"""\
+install -m 644 {LAB_ETC}/haresources /etc/ha.d/haresources
+if [ -d {LAB_ETC}/resource.d ]; then install -m 755 {LAB_ETC}/resource.d/* /etc/ha.d/resource.d/; fi
+"""))
 
 
 def _start_cluster(lab: LabHandle) -> None:

@@ -135,8 +135,9 @@ def started_master_first(cfg: LabConfig) -> Probe:
         if start < 0:
             return False, f"heartbeat never started on {cfg.backup}"
         run = log[start:]
-        seen = re.search(rf"Link {re.escape(cfg.master)}:\S+ up|Status update for node {re.escape(cfg.master)}:", run)
-        dead = run.find(f"node {cfg.master}: is dead")
+        name = re.escape(cfg.hb_name(cfg.master))
+        seen = re.search(rf"Link {name}:\S+ up|Status update for node {name}:", run)
+        dead = run.find(f"node {cfg.hb_name(cfg.master)}: is dead")
         if dead >= 0 and (seen is None or dead < seen.start()):
             raise Settled(f"heartbeat on {cfg.backup} started while {cfg.master}'s was not running: it declared "
                           f"{cfg.master} dead after initdead and took the resources itself")
@@ -335,7 +336,7 @@ STEPS: tuple[Step, ...] = (
                    started_master_first(cfg), "stop heartbeat on both nodes, start it on the master, then the backup",
                    wait=cfg.failover_wait),
              *_both(lambda n: Check(f"peer-active-{n}", f"{n} sees its peer active",
-                                    cl_status(n, lambda lab, n=n: ["nodestatus", lab.cfg.peer(n)], "active"),
+                                    cl_status(n, lambda lab, n=n: ["nodestatus", lab.cfg.hb_name(lab.cfg.peer(n))], "active"),
                                     "both nodes must run heartbeat with the same authkeys and see each other",
                                     wait=cfg.failover_wait)),
              Check("master-holds-vip", f"the master {cfg.master} holds the VIP {cfg.vip}",

@@ -111,7 +111,7 @@ def test_every_step_has_a_reference_solution_and_its_scripts_go_into_the_rendere
     assert "install -m 600 /lab/etc/authkeys /etc/ha.d/authkeys" in (rendered["ha2"] / "solve" / "06-authkeys.sh").read_text()
 
 
-EXPORTFS = Path(__file__).resolve().parents[2] / "images" / "nfs" / "exportfs"
+EXPORTFS = Path(__file__).resolve().parents[2] / "lab" / "images" / "nfs" / "exportfs"
 
 
 def run_exportfs(tmp_path: Path, exports: str, *args: str) -> subprocess.CompletedProcess:
