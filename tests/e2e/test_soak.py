@@ -1,4 +1,4 @@
-"""A short soak in the suite (`make soak` runs the long one, 200 faults): 10 faults drawn from
+"""A short soak in the suite (`make soak` runs the long one, 200 faults): 7 faults drawn from
 the whole catalogue with a fixed seed, each held, healed and judged against what it declares."""
 
 from __future__ import annotations
@@ -7,24 +7,24 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from lab.engine.handle import LabHandle
 from lab.observe.state import who_serves
 from lab.soak import plan
 
-# these 10 draws are 10 different (fault, node) pairs of the catalogue's 17, among them a pause
-# of each node, an isolate and a kill of the master, the NFS server stopped and Apache killed
-SEED, FAULTS = "251", 10
+# these 7 draws are 7 faults of the catalogue's 17: a pause of each node, an isolate of the master,
+# the NFS server stopped (twice), Apache killed on the master, and the backup killed right after a
+# pause of the master: before the nodes stopped routing and heal re-announced the address, the
+# clients still sent to the backup then, and lost the service with it (bench/SOAK.md)
+SEED, FAULTS = "19938", 7
 
 
-# about 3.5 min. In make test-slow, not make test, while the long soak still
-# ends with unexpected anomalies and a failed heal (bench/SOAK.md)
-@pytest.mark.slow
+# about 2 min; `make soak` runs the long one (200 faults)
 def test_a_short_soak_ends_with_no_unexpected_anomaly_and_every_heal_restoring_the_master(lab: LabHandle, tmp_path):
     drawn = plan(lab.cfg, FAULTS, SEED)
-    assert {("pause", "ha1"), ("pause", "ha2"), ("isolate", "ha1"), ("kill", "ha1"), ("stop-nfs", None),
-            ("kill-apache", "ha1")} <= {(a.fault, a.node) for a in drawn}
+    pairs = [(a.fault, a.node) for a in drawn]
+    assert {("pause", "ha1"), ("pause", "ha2"), ("isolate", "ha1"), ("stop-nfs", None),
+            ("kill-apache", "ha1")} <= set(pairs)
+    assert pairs[pairs.index(("pause", "ha1")) + 1] == ("kill", "ha2")
     proc = subprocess.run([sys.executable, "-m", "lab", "soak", "--name", lab.cfg.name, "--faults", str(FAULTS),
                            "--seed", SEED, "--report", str(tmp_path)], capture_output=True, text=True, timeout=1200)
     print(proc.stdout[-4000:], proc.stderr[-2000:])

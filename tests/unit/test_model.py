@@ -23,6 +23,16 @@ def test_topology_puts_the_nodes_on_the_lan_and_the_serial_network_and_the_rest_
     assert by_host["ha3"].ports == {80: ("127.0.0.1", 8080)}
     assert by_host["ha1"].extra_hosts["ha"] == "172.29.80.200"  # the cluster's name resolves to the VIP
     assert by_host["ha1"].image == image_name("node") and by_host["ha1"].cap_add == NODE_CAPS
+    # the nodes do not route, as servers: a node that gave the VIP up drops what clients still send it
+    assert by_host["ha1"].sysctls == by_host["ha2"].sysctls == {"net.ipv4.ip_forward": "0"}
+    assert by_host["ha1"].uname == "ha1"
+
+
+def test_a_lab_from_a_site_s_files_names_the_nodes_as_its_ha_cf_does():
+    topo = topology(FUSE.with_(node_names=("web1", "web2")))
+    assert [(c.host, c.uname) for c in topo.containers if c.role == "node"] == [("ha1", "web1"), ("ha2", "web2")]
+    # the names heartbeat knows the nodes by resolve on every host
+    assert topo.container("ha3").extra_hosts["web2"] == "172.29.80.12"
 
 
 def test_only_the_userspace_nfs_client_gets_dev_fuse():
@@ -44,7 +54,8 @@ def test_compose_model_matches_the_topology_and_labels_everything():
     assert model["name"] == "cmp"
     for c in topo.containers:
         svc = model["services"][c.host]
-        assert svc["container_name"] == c.name and svc["init"] is True
+        assert svc["container_name"] == c.name and svc["init"] is True and svc["hostname"] == c.uname
+        assert svc.get("sysctls", {}) == c.sysctls
         assert svc["networks"] == {k: {"ipv4_address": ip} for k, ip in c.addresses.items()}
         assert svc["labels"]["io.heartbeat-lab.lab"] == "cmp"
     assert model["services"]["ha2"]["depends_on"] == ["nfsha", "ha1"]  # the master starts first

@@ -129,3 +129,28 @@ def test_ha_cf_fences_each_peer_through_its_board_or_waits_for_an_operator():
                      "stonith_host ha2 external/ipmi ha1 172.29.82.101 admin s3cret lan"]
     assert "stonith_host * meatware ha1 ha2" in ha_cf(cfg.with_(stonith="meatware"))
     assert "stonith" not in ha_cf(cfg.with_(stonith="none")).replace("# ", "")
+
+
+def test_a_site_s_files_replace_the_rendered_ones_and_fencing_stays_the_lab_s(tmp_path):
+    from lab.model import custom
+    site = tmp_path / "site"
+    (site / "resource.d").mkdir(parents=True)
+    (site / "www").mkdir()
+    (site / "ha.cf").write_text("keepalive 1\ndeadtime 5\nserial /dev/ttyS1\nnode web1 web2\ncrm no\n")
+    (site / "haresources").write_text("web1 172.29.80.201 Filesystem::nfsha:/ha::/ha::nfs::rw,hard probe apache2\n")
+    (site / "resource.d" / "probe").write_text("#!/bin/sh\necho running\n")
+    os.chmod(site / "resource.d" / "probe", 0o755)
+    (site / "www" / "status.txt").write_text("ok\n")
+    cfg = LabConfig(timing="fast", nfs_client="fuse", stonith="ipmi")
+    own = custom.load(site, cfg)
+    cfg = own.config(cfg)
+    out = render_tree(cfg, tmp_path / "out", own)
+    hacf = (out["ha1"] / "etc" / "ha.cf").read_text()
+    assert hacf.startswith("keepalive 1\ndeadtime 5\n# lab: was `serial /dev/ttyS1`\nserial\t/dev/ttyS0\n")
+    # the lab's fencing, by the node names heartbeat knows
+    assert "stonith_host web1 external/ipmi web2 172.29.82.102 admin" in hacf
+    assert (out["ha2"] / "etc" / "resource.d" / "probe").stat().st_mode & 0o111
+    assert (out["nfsha"] / "etc" / "www" / "status.txt").read_text() == "ok\n"
+    assert page_text((out["ha2"] / "etc" / "hostname.html").read_text()) == hostname_text(cfg, "ha2")
+    assert "served from a node web2 in" in hostname_text(cfg, "ha2")
+    assert serving_node((out["ha2"] / "etc" / "hostname.html").read_text()) == "web2" and cfg.role_of("web2") == "ha2"
