@@ -136,7 +136,7 @@ def ha_lab(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     if source:
         own = custom.load(source, cfg, place=not subnet)  # problems: a ConfigError before anything exists
         cfg = own.config(cfg).with_(source=str(own.source)).validate()
-        auto -= own.changes.keys()
+        auto -= own.fixes()
         about = custom.describe(own)
     client = docker_client()
     provision.remove_lab(client, name, None)  # what an interrupted session of this project left

@@ -65,9 +65,8 @@ def with_custom(cfg: LabConfig, a: argparse.Namespace) -> tuple[LabConfig, froze
         raise ConfigError(f"{', '.join(given)} with --from: the timers are ha.cf's (keepalive, deadtime, warntime, "
                           "initdead); change them there")
     own = custom.load(a.from_dir, cfg, place=a.subnet is None)
-    placed = own.changes.keys() & {"lan_subnet", "serial_subnet", "vip"}
     new = own.config(cfg).with_(source=str(own.source)).validate()
-    return new, auto - placed, custom.describe(own)
+    return new, auto - own.fixes(), custom.describe(own)
 
 
 def stage_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> None:

@@ -89,6 +89,12 @@ class Custom:
     def config(self, cfg: LabConfig) -> LabConfig:
         return cfg.with_(**self.changes)
 
+    def fixes(self) -> set[str]:
+        """The addresses the files decide, which `lab up` must not pick from its pool: the
+        VIP, and with it the LAN (and the serial network beside it) that holds it."""
+        fixed = self.changes.keys() & {"lan_subnet", "serial_subnet", "vip"}
+        return fixed | ({"lan_subnet", "serial_subnet"} if "vip" in fixed else set())
+
 
 def load(source: str | Path, cfg: LabConfig, place: bool = True) -> Custom:
     """Check DIR against the lab `cfg` describes (its LAN, its NFS client: resolved) and

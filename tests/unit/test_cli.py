@@ -40,3 +40,20 @@ def test_fault_arguments_are_checked_before_any_lab_is_touched(capsys):
     # on the command line: exit 2 and one line, with no Docker needed
     assert main(["fail", "cut-lan", "ha1", "--name", "nosuchlab"]) == 2
     assert "fault 'cut-lan' takes no node" in capsys.readouterr().err
+
+
+def test_up_from_a_directory_takes_its_names_timers_and_addresses(tmp_path, capsys):
+    from lab.cli.options import with_custom
+    (tmp_path / "ha.cf").write_text("keepalive 500ms\ndeadtime 3\nwarntime 2\ninitdead 6\nbcast eth1\nnode a1 a2\n")
+    (tmp_path / "haresources").write_text("a2 10.77.5.210 apache2\n")
+    a = parser().parse_args(["up", "--from", str(tmp_path), "--nfs-client", "fuse", "--port", "0"])
+    cfg, auto, about = with_custom(config_from(a), a)
+    assert cfg.node_names == ("a1", "a2") and cfg.master == "ha2" and cfg.source == str(tmp_path.resolve())
+    assert (cfg.times.keepalive, cfg.times.deadtime, cfg.crash_takeover) == (0.5, 3, (2.5, 5.0))
+    # the address decides the LAN and the serial network beside it: none of them is picked from the pool
+    assert (cfg.lan_subnet, cfg.serial_subnet, cfg.vip) == ("10.77.5.0/24", "10.77.6.0/24", "10.77.5.210")
+    assert auto == frozenset({"mgmt_subnet"})
+    assert "ha.cf:5: bcast eth1 -> ucast on eth0" in about
+    # the timers are ha.cf's: a timer option beside --from is refused, before anything
+    assert main(["up", "--from", str(tmp_path), "--deadtime", "30", "--nfs-client", "fuse"]) == 2
+    assert "--deadtime with --from: the timers are ha.cf's" in capsys.readouterr().err
