@@ -321,7 +321,7 @@ def _haresources(text: str, names: tuple[str, ...], scripts: set[str], cfg: LabC
         problems.append(Note("haresources", None, "no resource group: expected a line `NODE RESOURCE...`"))
         return
     vip_group = None
-    adapted = text.splitlines()
+    rewritten: list[tuple[int, list[str]]] = []  # (first line, the group as the lab runs it)
     for number, words in groups:
         node, resources = words[0], words[1:]
         if node not in names:
@@ -336,7 +336,7 @@ def _haresources(text: str, names: tuple[str, ...], scripts: set[str], cfg: LabC
         if ips and vip_group is None:
             vip_group = (number, node, new_words)
         if new_words != words:
-            adapted = _replace_group(adapted, number, words, new_words)
+            rewritten.append((number, new_words))
     if vip_group is None:
         problems.append(Note("haresources", groups[0][0], "no group takes an IP address: the lab's clients reach "
                              "the cluster at its floating address (IPaddr2::ADDRESS/PREFIX/eth0)"))
@@ -350,6 +350,9 @@ def _haresources(text: str, names: tuple[str, ...], scripts: set[str], cfg: LabC
     if node in names:
         role = NODES[names.index(node)]
         out.changes["master"] = role
+    adapted = text.splitlines()
+    for number, new_words in reversed(rewritten):  # from the bottom: the line numbers above stay true
+        adapted = _replace_group(adapted, number, new_words)
     out.files["haresources"] = ("\n".join(adapted).rstrip("\n").encode() + b"\n", 0o644)
 
 
@@ -451,7 +454,7 @@ def _is_ip(text: str) -> bool:
         return False
 
 
-def _replace_group(lines: list[str], number: int, old: list[str], new: list[str]) -> list[str]:
+def _replace_group(lines: list[str], number: int, new: list[str]) -> list[str]:
     """haresources with the group starting at line `number` rewritten on one line (its old
     text kept as a comment)."""
     out = list(lines)

@@ -142,3 +142,12 @@ def test_an_address_outside_a_given_lan_is_refused(good: Path) -> None:
 
 def test_not_a_directory(tmp_path: Path) -> None:
     assert "expected a directory" in problems(tmp_path / "nowhere")
+
+
+def test_every_group_of_a_longer_haresources_is_rewritten_in_place(good: Path) -> None:
+    (good / "haresources").write_text("# two groups\nweb1 172.29.112.200 \\\n  statusfile httpd\n"
+                                      "web2 Delay::1::0 httpd\n")
+    lines = custom.load(good, lab_cfg()).files["haresources"][0].decode().splitlines()
+    assert lines == ["# two groups", "# lab: was `web1 172.29.112.200 \\`", "# lab: was `  statusfile httpd`",
+                     "web1 IPaddr2::172.29.112.200/24/eth0 statusfile apache2", "# lab: was `web2 Delay::1::0 httpd`",
+                     "web2 Delay::1::0 apache2"]
