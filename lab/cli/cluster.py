@@ -130,9 +130,11 @@ def cmd_status(a: argparse.Namespace) -> int:
     print(f"lab {st['name']} (timing {st['timing']}, nfs client {st['nfs_client']})")
     print(f"  cluster URL  {st['url']}   served by: {st['serving'] or 'NOBODY (no answer)'}")
     print(f"  in a browser {st['local_url']}")
-    print(f"  {'node':6} {'container':10} {'heartbeat':10} {'vip':5} {'/ha':5} apache")
+    if st.get("source"):
+        print(f"  heartbeat's files from {st['source']}")
+    print(f"  {'node':6} {'hostname':10} {'container':10} {'heartbeat':10} {'vip':5} {'/ha':5} apache")
     for node, s in st["nodes"].items():
-        print(f"  {node:6} {s['container']:10} {yn[s['heartbeat']]:10} {yn[s['vip']]:5} "
+        print(f"  {node:6} {st['hostnames'][node]:10} {s['container']:10} {yn[s['heartbeat']]:10} {yn[s['vip']]:5} "
               f"{yn[s['mounted']]:5} {yn[s['apache']]}")
     if st.get("stonith", "none") != "none":
         print(f"  fencing      stonith {st['stonith']}")

@@ -135,6 +135,8 @@ def status(lab: LabHandle) -> dict:
         "serving": serving,
         "nodes": nodes,
         "stonith": lab.cfg.stonith,
+        "source": lab.cfg.source or None,  # `lab up --from DIR`
+        "hostnames": {n: lab.cfg.hb_name(n) for n in NODES},
         "fencing": (fencing := {n: last_fence(lab, n) for n in NODES if nodes[n]["heartbeat"]}
                     if lab.cfg.stonith != "none" else {}),
         "problems": problems(nodes, serving) + fence_problems(fencing),

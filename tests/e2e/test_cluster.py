@@ -94,6 +94,7 @@ def test_status_json_reports_urls_serving_node_and_node_states(lab: LabHandle):
     assert st["serving"] == "ha1"
     assert st["nodes"] == {"ha1": HELD_ALL, "ha2": HELD_NONE}
     assert st["problems"] == []
+    assert st["hostnames"] == {"ha1": "ha1", "ha2": "ha2"} and st["source"] is None  # the article's own files
 
 
 def test_shared_disk_a_file_written_on_ha1_is_read_identical_on_ha2_after_failover(lab: LabHandle):
