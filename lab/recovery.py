@@ -234,11 +234,18 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
     apache_started = False
     last_takeover = -1e9
     unsettled_since: float | None = None
+    last_announce = -1e9
     while True:
         a = audit(lab, read_logs=False)
         calm = settled(lab)
-        if a.owner == master and not a.unreachable and who_serves(lab) == master and calm:
-            return
+        if a.owner == master and not a.unreachable and calm:
+            if who_serves(lab) == master:
+                return
+            if time.monotonic() - last_announce > 1.0:
+                # it holds everything, yet the cluster address does not reach it: after both
+                # nodes held it, the clients' ARP entries still name the other node (announce)
+                announce(lab, master)
+                last_announce = time.monotonic()
         unsettled_since = None if calm else unsettled_since or time.monotonic()
         if unsettled_since and time.monotonic() - unsettled_since > STANDBY_WINDOW:
             stuck = next((n for n in NODES if wedged_in_standby(lab, n)), None)
