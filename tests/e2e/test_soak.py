@@ -1,4 +1,4 @@
-"""A short soak in the suite (`make soak` runs the long one, 200 faults): 7 faults drawn from
+"""A short soak in the suite (`make soak` runs the long one, 200 faults): 5 faults drawn from
 the whole catalogue with a fixed seed, each held, healed and judged against what it declares."""
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ from lab.engine.handle import LabHandle
 from lab.observe.state import who_serves
 from lab.soak import plan
 
-# these 7 draws are 7 faults of the catalogue's 17: a pause of each node, an isolate of the master,
-# the NFS server stopped (twice), Apache killed on the master, and the backup killed right after a
-# pause of the master: before the nodes stopped routing and heal re-announced the address, the
-# clients still sent to the backup then, and lost the service with it (bench/SOAK.md)
-SEED, FAULTS = "19938", 7
+# these 5 draws are 5 faults of the catalogue's 17: an isolate of the master, the NFS server
+# stopped, Apache killed on the master, and the backup killed right after a pause of the master:
+# before the nodes stopped routing and heal re-announced the address, the clients still sent to
+# the backup then, and lost the service with it (bench/SOAK.md). A pause of the backup is the
+# scenario pause-backup's (test_failover.py)
+SEED, FAULTS = "289881", 5
 
 
-# about 2 min; `make soak` runs the long one (200 faults)
+# about 70 s; `make soak` runs the long one (200 faults)
 def test_a_short_soak_ends_with_no_unexpected_anomaly_and_every_heal_restoring_the_master(lab: LabHandle, tmp_path):
     drawn = plan(lab.cfg, FAULTS, SEED)
     pairs = [(a.fault, a.node) for a in drawn]
-    assert {("pause", "ha1"), ("pause", "ha2"), ("isolate", "ha1"), ("stop-nfs", None),
-            ("kill-apache", "ha1")} <= set(pairs)
+    assert {("isolate", "ha1"), ("stop-nfs", None), ("kill-apache", "ha1")} <= set(pairs)
     assert pairs[pairs.index(("pause", "ha1")) + 1] == ("kill", "ha2")
     proc = subprocess.run([sys.executable, "-m", "lab", "soak", "--name", lab.cfg.name, "--faults", str(FAULTS),
                            "--seed", SEED, "--report", str(tmp_path)], capture_output=True, text=True, timeout=1200)
