@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from . import inventory, provision
 from .engine.handle import LabHandle, docker_client
+from .engine.rootless import engine_kind, refuse_lab, root_is_host_root
 from .errors import ConfigError, LabError
 from .model.allocate import AUTO_FIELDS
 from .model.config import LabConfig
@@ -34,6 +35,7 @@ class Engine:
     name: str  # the docker context, or "default" (DOCKER_HOST)
     client: docker.DockerClient = field(compare=False)
     daemon: str = ""  # the engine's own ID: two contexts may reach the same engine
+    kind: str = ""  # rootful, rootless or userns-remap (lab.engine.rootless)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,26 @@ def engines(contexts: list[str] | None) -> list[Engine]:
     if len(set(contexts)) != len(contexts):
         raise ConfigError(f"--engines {','.join(contexts)}: a context is named twice")
     clients = [docker_client(None if c == "default" else c) for c in contexts]
-    return [Engine(c, cl, cl.info().get("ID", c)) for c, cl in zip(contexts, clients)]
+    return [Engine(c, cl, cl.info().get("ID", c), engine_kind(cl)) for c, cl in zip(contexts, clients)]
+
+
+TRUST_FLAG = "--trust-trainees"
+
+
+def refuse_unsafe(where: list[Engine], trusted: bool) -> None:
+    """A trainee is root in the nodes, which hold CAP_SYS_ADMIN: on an engine whose container
+    root is the host's root, that is root on the class's server and every other lab."""
+    unsafe = [e for e in where if root_is_host_root(e.kind)]
+    if not unsafe or trusted:
+        return
+    names = ", ".join(f"{e.name} ({e.kind})" for e in unsafe)
+    raise ConfigError(
+        f"engine {names}: a container's root is the host's root there, and every trainee gets a root shell "
+        "in nodes with CAP_SYS_ADMIN, so any trainee could take the server and the other labs. "
+        "Expected an engine that maps container root to an unprivileged user: a rootless one (`lab engine "
+        "rootless`), on which the lab cannot run its NFS server yet (README, 'Who is root where'). Meanwhile run "
+        "the class where every trainee may be root (a VM made for the class, your own laptop) and say so with "
+        f"{TRUST_FLAG}")
 
 
 def members(where: list[Engine], klass: str) -> list[Member]:
@@ -103,6 +124,8 @@ def up(where: list[Engine], base: LabConfig, prefix: str, count: int,
     addresses from its engine's pool, dealt round the engines (each lab wholly on one, so
     its networks stay local). Names already in use are refused before anything starts."""
     names = member_names(prefix, count)
+    for e in where:
+        refuse_lab(e.kind)
     taken = {c.name for e in where for c in inventory.labs(e.client)} & set(names)
     if taken:
         raise ConfigError(f"lab name(s) in use: {', '.join(sorted(taken))}; `lab class down --class {prefix}` "
@@ -146,4 +169,5 @@ def rows(chosen: list[Member], progress: bool = True) -> list[dict]:
     out = inventory.rows_of([m.handle() for m in chosen], progress)
     for m, r in zip(chosen, out):
         r["engine"] = m.engine.name
+        r["engine_kind"] = m.engine.kind
     return out

@@ -42,7 +42,7 @@ PAGE = """<!doctype html>
 <td class="{{ 'problem' if r.problems else '' }}">{{ r.problems|join('; ') or '-' }}</td>
 <td><a href="{{ r.local_url }}hostname.html">{{ r.local_url }}</a></td>
 {% endif %}
-<td>{{ r.engine }}</td>
+<td class="engine" title="{{ 'container root is the host root' if r.engine_kind == 'rootful' else 'container root is an unprivileged user' }}">{{ r.engine }} ({{ r.engine_kind }})</td>
 </tr>
 {% endfor %}
 </table>

@@ -30,7 +30,8 @@ def row(lab: LabHandle, progress: bool = True) -> dict:
     try:
         st = status(lab)
         out = {"name": lab.cfg.name, "stage": lab.cfg.stage, "timing": lab.cfg.timing, "url": st["url"],
-               "local_url": st["local_url"], "serving": st["serving"], "problems": st["problems"]}
+               "local_url": st["local_url"], "serving": st["serving"], "problems": st["problems"],
+               "engine_kind": st["engine_kind"]}
     except Exception as exc:  # a lab half made or half removed
         return {"name": lab.cfg.name, "stage": lab.cfg.stage, "timing": lab.cfg.timing, "error": str(exc)}
     if progress:

@@ -24,7 +24,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from . import boards, exerciser
-from .engine import images
+from .engine import images, rootless
 from .engine.handle import LabHandle, Say, docker_client, say_stderr
 from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
 from .errors import LabError
@@ -92,6 +92,7 @@ def up(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say = say
     never collide. On any failure or Ctrl-C, remove what was made (unless keep_on_failure,
     for post-mortems) and say which step failed."""
     client = client or docker_client()
+    rootless.refuse_lab(rootless.engine_kind(client))
     images.ensure_images(client, say)  # before the lock: the first build takes minutes
     lock = allocation_lock()
     try:

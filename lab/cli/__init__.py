@@ -3,7 +3,7 @@ down."""
 
 # One small module per group of commands: cluster (up, down, status, shell, logs),
 # breaking (fail, heal, audit, scenario, probe, cts), build (images, compose), workshop (check, guide,
-# solve, reset, exercise), classroom (class up, status, reset, down).
+# solve, reset, exercise), classroom (class up, status, reset, down), engine (rootless).
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import docker.errors
 
 from ..errors import ConfigError, LabError
 from ..waiting import WaitTimeout
-from . import breaking, build, classroom, cluster, workshop
+from . import breaking, build, classroom, cluster, engine, workshop
 
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="lab", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    for group in (cluster, breaking, build, workshop, classroom):
+    for group in (cluster, breaking, build, workshop, classroom, engine):
         group.add_parsers(sub)
     return ap
 

@@ -25,6 +25,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--nfs-client", choices=NFS_CLIENTS, default="auto")
     q.add_argument("--parallel", type=int, default=classroom.DEFAULT_WORKERS, help="labs started at once")
     engines_arg(q)
+    q.add_argument(classroom.TRUST_FLAG, dest="trust", action="store_true",
+                   help="start the class on an engine whose container root is the host's root (rootful Docker): "
+                        "only where every trainee may be root on this machine")
     stage_arg(q, "serial", "where every trainee starts")
     q.set_defaults(func=cmd_up)
 
@@ -62,11 +65,13 @@ def engines_arg(p: argparse.ArgumentParser) -> None:
 def cmd_up(a: argparse.Namespace) -> int:
     base = LabConfig(timing=a.timing, nfs_client=a.nfs_client, stage=a.stage).resolved()
     where = classroom.engines(a.engines)
+    classroom.refuse_unsafe(where, a.trust)
     started, failed = classroom.up(where, base, a.prefix, a.count, a.parallel)
     print(f"\nclass {a.prefix!r}: {len(started)} lab(s) up at the stage {a.stage!r}"
           + (f", {len(failed)} failed" if failed else ""))
     for r in classroom.rows(sorted(started, key=lambda m: m.cfg.name), progress=False):
-        print(f"  {r['name']:14} {r.get('local_url', '?'):28} cluster {r.get('url', '?'):24} engine {r['engine']}")
+        print(f"  {r['name']:14} {r.get('local_url', '?'):28} cluster {r.get('url', '?'):24} engine {r['engine']} "
+              f"({r['engine_kind']})")
     for cfg, error in failed:
         print(f"  {cfg.name:14} FAILED: {error}")
     return 1 if failed else 0
@@ -79,7 +84,7 @@ def cmd_status(a: argparse.Namespace) -> int:
         return 0
     ids = [s.id for s in STEPS]
     print(f"{'LAB':14} {'STAGE':9} " + " ".join(f"{i + 1:>2}" for i in range(len(ids)))
-          + "  NEXT            SERVES  ENGINE     PROBLEMS")
+          + "  NEXT            SERVES  ENGINE                PROBLEMS")
     for r in rows:
         if "error" in r:
             print(f"{r['name']:14} {r['stage']:9} {r['error']}")
@@ -87,7 +92,7 @@ def cmd_status(a: argparse.Namespace) -> int:
         done = r["steps_done"]
         marks = " ".join(f"{'ok' if i < done else ('..' if i == done else '  '):>2}" for i in range(len(ids)))
         print(f"{r['name']:14} {r['stage']:9} {marks}  {(r['next'] or '-'):15} {(r['serving'] or '-'):7} "
-              f"{r['engine']:10} {'; '.join(r['problems']) or '-'}")
+              f"{r['engine'] + ' (' + r['engine_kind'] + ')':21} {'; '.join(r['problems']) or '-'}")
     print("\nsteps: " + ", ".join(f"{i + 1} {s}" for i, s in enumerate(ids)))
     return 0
 

@@ -55,6 +55,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_logs)
 
 
+def vip_note(st: dict) -> str:
+    """On a rootless engine the VIP is reachable from ha3 and the 127.0.0.1 URL, not from here."""
+    if st["vip_from_host"]:
+        return ""
+    return (f"\n                           (a {st['engine_kind']} engine: the VIP answers inside the lab, from ha3 "
+            "(`lab shell ha3`, then curl); from this machine use the 127.0.0.1 URL)")
+
+
 def cmd_up(a: argparse.Namespace) -> int:
     cfg, auto, about = with_custom(config_from(a), a)
     if about:
@@ -72,14 +80,14 @@ Lab {lab.cfg.name!r} (timing {lab.cfg.timing}, nfs client {lab.cfg.nfs_client}) 
   lab check                      what is done, what is not, and a hint for each failure
   lab solve STEP                 catch up: the lab does every step up to STEP
   lab reset                      start this stage over
-  cluster URL, once it serves:   {st['url']}hostname.html   (browser: {st['local_url']}hostname.html)
+  cluster URL, once it serves:   {st['url']}hostname.html   (browser: {st['local_url']}hostname.html){vip_note(st)}
 """)
         return 0
     print(f"""
 The cluster {lab.cfg.cluster!r} (lab {lab.cfg.name!r}, timing {lab.cfg.timing}, nfs client {lab.cfg.nfs_client}) is up.
 {st['serving']} serves it.
 
-  cluster URL at the VIP:  {st['url']}index.html   {st['url']}hostname.html
+  cluster URL at the VIP:  {st['url']}index.html   {st['url']}hostname.html{vip_note(st)}
   in a browser:            {st['local_url']}index.html   {st['local_url']}hostname.html
 
 Next steps (the article's test):
@@ -107,14 +115,14 @@ def cmd_ls(a: argparse.Namespace) -> int:
     if not found:
         print("no lab runs on this engine; start one with `lab up`")
         return 0
-    print(f"{'LAB':16} {'STAGE':10} {'STEPS':8} {'NEXT':15} {'SERVES':7} {'BROWSER URL':28} PROBLEMS")
+    print(f"{'LAB':16} {'STAGE':10} {'STEPS':8} {'NEXT':15} {'SERVES':7} {'BROWSER URL':28} {'ENGINE':9} PROBLEMS")
     for r in found:
         if "error" in r:
-            print(f"{r['name']:16} {r['stage']:10} {'?':8} {'?':15} {'?':7} {'?':28} {r['error']}")
+            print(f"{r['name']:16} {r['stage']:10} {'?':8} {'?':15} {'?':7} {'?':28} {'?':9} {r['error']}")
             continue
         steps = f"{r['steps_done']}/{r['steps']}" if "steps" in r else "-"
         print(f"{r['name']:16} {r['stage']:10} {steps:8} {(r.get('next') or '-'):15} {(r['serving'] or '-'):7} "
-              f"{r['local_url']:28} {'; '.join(r['problems']) or '-'}")
+              f"{r['local_url']:28} {r['engine_kind']:9} {'; '.join(r['problems']) or '-'}")
     return 0
 
 
@@ -130,6 +138,8 @@ def cmd_status(a: argparse.Namespace) -> int:
     print(f"lab {st['name']} (timing {st['timing']}, nfs client {st['nfs_client']})")
     print(f"  cluster URL  {st['url']}   served by: {st['serving'] or 'NOBODY (no answer)'}")
     print(f"  in a browser {st['local_url']}")
+    print(f"  engine       {st['engine_kind']}" + ("" if st["vip_from_host"] else
+                                                   " (the VIP is reachable from ha3 and through the 127.0.0.1 URL)"))
     if st.get("source"):
         print(f"  heartbeat's files from {st['source']}")
     print(f"  {'node':6} {'hostname':10} {'container':10} {'heartbeat':10} {'vip':5} {'/ha':5} apache")

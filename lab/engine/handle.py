@@ -20,6 +20,7 @@ from ..model.config import ALL_HOSTS, LabConfig, check_node  # noqa: E402
 from ..model.topology import Topology, topology  # noqa: E402
 from ..waiting import wait_until  # noqa: E402
 from . import commands  # noqa: E402
+from .rootless import ROOTLESS, engine_kind  # noqa: E402
 from .commands import Result  # noqa: E402
 from .labels import LABEL_CONFIG, LABEL_LAB, lab_filter  # noqa: E402
 
@@ -67,6 +68,21 @@ class LabHandle:
         self.topo: Topology = topology(self.cfg)
         # the current fault episode's audit window is open (lab.observe.audit): saves asking the nodes
         self.audit_window_open = False
+        self._engine_kind: str | None = None
+
+    @property
+    def engine_kind(self) -> str:
+        """rootful, rootless or userns-remap (lab.engine.rootless), asked of the engine once."""
+        if self._engine_kind is None:
+            self._engine_kind = engine_kind(self.client)
+        return self._engine_kind
+
+    @property
+    def vip_from_host(self) -> bool:
+        """Whether this machine reaches the lab's networks (the VIP) directly. Not on a rootless
+        engine: its networks live in rootlesskit's namespace; ha3 and its 127.0.0.1
+        publication reach the VIP there."""
+        return self.engine_kind != ROOTLESS
 
     @property
     def client(self) -> docker.DockerClient:

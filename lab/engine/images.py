@@ -204,3 +204,25 @@ def remove_images(client: docker.DockerClient | None = None, say: Say = _say) ->
             say(f"removed image {', '.join(img.tags) or img.short_id}")
         except docker.errors.NotFound:
             pass  # went with an image removed before it
+
+
+def copy_images(source: docker.DockerClient, dest: docker.DockerClient, say: Say = _say) -> list[str]:
+    """Bring another engine's lab images over (`docker save | docker load`, streamed): a
+    rootless engine beside the machine's own gets them in well under a minute instead of a
+    rebuild. Only images the destination lacks or holds in another version are sent; the
+    destination's `lab images` then finds them up to date. Returns the tags sent."""
+    tags = [t for img in source.images.list(filters={"label": f"{LABEL_APP}={APP}"}) for t in img.tags]
+    sent = []
+    for tag in sorted(tags):
+        image = source.images.get(tag)
+        try:
+            if dest.images.get(tag).id == image.id:
+                continue
+        except docker.errors.ImageNotFound:
+            pass
+        t0 = time.monotonic()
+        say(f"image {tag}: copying to the other engine ({image.attrs.get('Size', 0) / 1e6:.0f} MB) ...")
+        dest.images.load(image.save(named=True))
+        say(f"image {tag}: copied in {time.monotonic() - t0:.0f} s")
+        sent.append(tag)
+    return sent

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..engine.handle import LabHandle
 from ..model.config import CLIENT
 from . import probe_agent
+from .state import local_url
 
 AGENT_PATH = "/usr/local/lib/lab-probe-agent.py"
 OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
@@ -48,7 +49,9 @@ class Probe:
         if where not in (CLIENT, "host"):
             raise ValueError(f"probe location {where!r}: expected ha3 or host")
         self.lab, self.where, self.hz = lab, where, hz
-        self.url = f"{lab.cfg.url}{path}"
+        # from the host on a rootless engine: through ha3's 127.0.0.1 publication (no route to the VIP)
+        base = lab.cfg.url if where == CLIENT or lab.vip_from_host else local_url(lab)
+        self.url = f"{base}{path}"
         self._samples: list[Sample] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()

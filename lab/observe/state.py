@@ -20,7 +20,11 @@ RESOURCES = ("vip", "mounted", "apache")
 # ---- the cluster URL, as a client sees it ----------------------------------------------------
 def fetch(lab: LabHandle, path: str = "hostname.html", via: str = "vip", timeout: float = 2.0) -> tuple[int, str]:
     """GET a page of the cluster URL: from the host at the VIP ("vip"), at the 127.0.0.1
-    publication ("local"), or from the client node with curl ("ha3")."""
+    publication ("local"), or from the client node with curl ("ha3"). Where the host cannot
+    reach the VIP (a rootless engine), "vip" goes through the 127.0.0.1 publication: ha3
+    forwards it to the VIP."""
+    if via == "vip" and not lab.vip_from_host:
+        via = "local"
     if via == CLIENT:
         res = lab.run(CLIENT, ["curl", "-s", "-m", f"{timeout:g}", "-w", "\n%{http_code}",
                                f"{lab.cfg.url}{path}"], timeout=timeout + 5)
@@ -57,7 +61,8 @@ def who_serves(lab: LabHandle, via: str = "vip") -> str | None:
 
 
 def wait_serving(lab: LabHandle, node: str, timeout: float) -> None:
-    lab.say(f"waiting for {node} to serve {lab.cfg.url} (up to {timeout:.0f} s) ...")
+    lab.say(f"waiting for {node} to serve {lab.cfg.url} (up to {timeout:.0f} s"
+            f"{'' if lab.vip_from_host else ', through ha3: the VIP is not reachable from this machine'}) ...")
 
     def check() -> tuple[bool, str]:
         who = who_serves(lab)
@@ -132,6 +137,8 @@ def status(lab: LabHandle) -> dict:
         "nfs_client": lab.cfg.nfs_client,
         "url": lab.cfg.url,
         "local_url": local_url(lab),
+        "engine_kind": lab.engine_kind,
+        "vip_from_host": lab.vip_from_host,
         "serving": serving,
         "nodes": nodes,
         "stonith": lab.cfg.stonith,

@@ -73,9 +73,11 @@ def test_two_labs_started_at_the_same_moment_get_their_own_addresses_and_lab_ls_
             assert r["stage"] == "serial" and r["steps_done"] == 1 and r["next"] == "nfs-export", r
             assert r["url"] == f"http://{cfg.vip}/" and r["local_url"] == f"http://127.0.0.1:{cfg.local_port}/"
             assert r["serving"] is None and r["problems"] == []
+            assert r["engine_kind"] == "rootful"  # this machine's engine: container root is host root
         assert rows[lab.cfg.name]["serving"] == lab.cfg.master and rows[lab.cfg.name]["next"] == "failover-test"
         table = lab_cli("ls", "--no-progress").stdout
         assert all(n in table for n in PAIR)
+        assert all("rootful" in line for line in table.splitlines()[1:] if line.split()[0] in PAIR), table
     finally:
         for name in PAIR:
             remove_lab(docker, name, None)
@@ -101,13 +103,23 @@ def contexts():  # noqa: ANN201
 def test_a_class_over_two_engines_is_listed_with_its_progress_resets_and_goes_down_leaving_nothing(
         docker, lab, contexts):  # noqa: ANN001
     try:
+        # this machine's engine is rootful: container root is the host's root, so a class (every
+        # trainee root in nodes with CAP_SYS_ADMIN) is refused before anything is made ...
         res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial", "--engines", contexts)
+        assert res.returncode == 2, (res.stdout, res.stderr)
+        assert "host's root" in res.stderr and "lab engine rootless" in res.stderr and "--trust-trainees" in res.stderr
+        assert docker.networks.list(filters={"label": f"io.heartbeat-lab.lab={CLASS}01"}) == []
+        # ... unless the instructor says every trainee may be root here
+        res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial", "--engines", contexts,
+                      "--trust-trainees")
         assert res.returncode == 0, res.stderr[-2000:]
+        assert "(rootful)" in res.stdout
         names = [f"{CLASS}01", f"{CLASS}02"]
         assert all(n in res.stdout for n in names) and "127.0.0.1:" in res.stdout
         status = json.loads(lab_cli("class", "status", "--class", CLASS, "--json", "--engines", contexts).stdout)
         assert [r["name"] for r in status] == names
         assert [r["engine"] for r in status] == list(ENGINES)  # dealt round the engines
+        assert [r["engine_kind"] for r in status] == ["rootful", "rootful"]
         assert all(r["steps_done"] == 1 and r["next"] == "nfs-export" for r in status), status
         assert len({r["local_url"] for r in status}) == 2
 
@@ -118,6 +130,7 @@ def test_a_class_over_two_engines_is_listed_with_its_progress_resets_and_goes_do
                 row = re.search(rf'<tr class="lab" id="lab-{name}" data-steps-done="(\d+)"', page)
                 assert row and row.group(1) == "1", page[:3000]
             assert page.count("http://127.0.0.1:") >= 2
+            assert page.count(f"{ENGINES[0]} (rootful)") == 1 and page.count(f"{ENGINES[1]} (rootful)") == 1
 
             # one trainee exports /ha: the class table and the page show it
             first = LabHandle.attach(names[0], docker)
