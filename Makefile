@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images browser test-slow bench-class bench-fence bench-cts soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images rootless-engine browser test-slow bench-class bench-fence bench-cts soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +25,9 @@ venv: $(STAMP) ## create .venv and install the lab into it
 
 images: $(STAMP) ## build the lab's images (bootstraps a Debian base when no registry is reachable)
 	$(LAB) images
+
+rootless-engine: images ## as root: an unprivileged user's rootless Docker engine with the lab's images (lab engine rootless)
+	$(LAB) engine rootless $(if $(ROOTLESS_USER),--user $(ROOTLESS_USER),)
 
 lab-up: $(STAMP) ## start the cluster (ha1, ha2, nfsha, ha3) and print its URLs (builds the images if needed)
 	$(LAB) up $(LAB_ARGS)

@@ -43,8 +43,8 @@ def cmd_rootless(a: argparse.Namespace) -> int:
 the rootless engine of {engine.user} runs at {engine.host}
   (container root is uid {engine.uid} ({engine.user}) on this machine, other container uids its subordinate range)
 
-use it with the docker context {engine.context!r} or DOCKER_HOST:
-  lab class up --count 20 --engines {engine.context}
-  DOCKER_HOST={engine.host} lab up
+use it with the docker context {engine.context!r} or DOCKER_HOST={engine.host}
+  (the lab itself cannot run there yet: nfsha's NFS server needs what a user namespace refuses;
+   README, "Who is root where")
 stop it with: lab engine rootless --stop{'' if engine.user == rootless.DEFAULT_USER else f' --user {engine.user}'}""")
     return 0

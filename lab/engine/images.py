@@ -206,12 +206,15 @@ def remove_images(client: docker.DockerClient | None = None, say: Say = _say) ->
             pass  # went with an image removed before it
 
 
-def copy_images(source: docker.DockerClient, dest: docker.DockerClient, say: Say = _say) -> list[str]:
+def copy_images(source: docker.DockerClient, dest: docker.DockerClient, say: Say = _say,
+                only: tuple[str, ...] = ()) -> list[str]:
     """Bring another engine's lab images over (`docker save | docker load`, streamed): a
     rootless engine beside the machine's own gets them in well under a minute instead of a
     rebuild. Only images the destination lacks or holds in another version are sent; the
-    destination's `lab images` then finds them up to date. Returns the tags sent."""
-    tags = [t for img in source.images.list(filters={"label": f"{LABEL_APP}={APP}"}) for t in img.tags]
+    destination's `lab images` then finds them up to date. Returns the tags sent (`only`:
+    those tags alone)."""
+    tags = [t for img in source.images.list(filters={"label": f"{LABEL_APP}={APP}"}) for t in img.tags
+            if not only or t in only]
     sent = []
     for tag in sorted(tags):
         image = source.images.get(tag)

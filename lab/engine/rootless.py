@@ -22,6 +22,7 @@ from typing import Callable
 
 import docker
 from docker.context import ContextAPI
+from docker.utils.config import find_config_file
 
 from ..errors import ConfigError, LabError
 
@@ -214,13 +215,26 @@ def _start_daemon(engine: Rootless, say: Say) -> None:
 
 
 def _ensure_context(engine: Rootless, say: Say) -> None:
+    # without a docker config file the SDK keeps contexts under ./contexts of the working
+    # directory, where the docker CLI never looks: give it the CLI's ~/.docker/config.json
+    if find_config_file() is None:
+        config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+        config.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        config.write_text("{}\n")
     ctx = ContextAPI.get_context(engine.context)
     if ctx is not None and ctx.Host == engine.host:
         return
-    if ctx is not None:
-        ContextAPI.remove_context(engine.context)
     say(f"docker context {engine.context!r} -> {engine.host}")
-    ContextAPI.create_context(engine.context, host=engine.host)
+    if shutil.which("docker"):  # the SDK writes its host as http+unix://, which the CLI cannot dial
+        if ctx is not None:
+            subprocess.run(["docker", "context", "rm", "-f", engine.context], capture_output=True, check=True)
+        subprocess.run(["docker", "context", "create", engine.context, "--description",
+                        f"rootless engine of {engine.user} (heartbeat lab)", "--docker", f"host={engine.host}"],
+                       capture_output=True, check=True)
+    else:
+        if ctx is not None:
+            ContextAPI.remove_context(engine.context)
+        ContextAPI.create_context(engine.context, host=engine.host)
 
 
 def lookup(user: str = DEFAULT_USER) -> Rootless:

@@ -1,0 +1,61 @@
+"""Engine kinds, the classroom's refusal of an engine whose container root is the host's
+root, and the subordinate id ranges a rootless engine's user is given."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import classroom
+from lab.engine.rootless import (FIRST_SUBID, ROOTFUL, ROOTLESS, SUBIDS, USERNS, engine_kind, free_subid_start,
+                                 refuse_lab, subid_ranges)
+from lab.errors import ConfigError
+
+
+class FakeClient:
+    def __init__(self, options: list[str] | None):
+        self.options = options
+
+    def info(self) -> dict:
+        return {"SecurityOptions": self.options}
+
+
+@pytest.mark.parametrize("options, kind", [
+    (["name=seccomp,profile=default"], ROOTFUL),  # this machine's engine
+    (None, ROOTFUL),
+    (["name=seccomp,profile=default", "name=rootless"], ROOTLESS),
+    (["name=apparmor", "name=seccomp,profile=default", "name=userns"], USERNS),
+])
+def test_the_engine_kind_comes_from_the_engines_security_options(options, kind):  # noqa: ANN001
+    assert engine_kind(FakeClient(options)) == kind
+
+
+def engine(name: str, kind: str) -> classroom.Engine:
+    return classroom.Engine(name, client=None, daemon=name, kind=kind)
+
+
+def test_a_class_on_a_rootful_engine_is_refused_with_the_way_out_unless_the_trainees_are_trusted():
+    with pytest.raises(ConfigError) as err:
+        classroom.refuse_unsafe([engine("e1", ROOTLESS), engine("default", ROOTFUL)], trusted=False)
+    msg = str(err.value)
+    assert "default (rootful)" in msg and "e1" not in msg.split(":")[0]
+    assert "host's root" in msg and "lab engine rootless" in msg and classroom.TRUST_FLAG in msg
+    classroom.refuse_unsafe([engine("default", ROOTFUL)], trusted=True)
+    classroom.refuse_unsafe([engine("e1", ROOTLESS), engine("e2", USERNS)], trusted=False)
+
+
+def test_a_lab_on_a_rootless_engine_is_refused_saying_why():
+    with pytest.raises(ConfigError, match="open_by_handle_at"):
+        refuse_lab(ROOTLESS)
+    refuse_lab(ROOTFUL)
+    refuse_lab(USERNS)
+
+
+def test_subordinate_ids_are_read_and_a_free_range_is_found_above_the_others():
+    ranges = subid_ranges("alice:100000:65536\n# a comment\nbob:165536:65536\nbroken line\ncarol:300000:1000\n")
+    assert ranges == {"alice": [(100000, 65536)], "bob": [(165536, 65536)], "carol": [(300000, 1000)]}
+    start = free_subid_start(ranges)
+    assert start == 231072  # after bob; carol's 300000.. starts beyond this range's end
+    assert start + SUBIDS <= 300000
+    assert free_subid_start({}) == FIRST_SUBID
+    # a range that would overlap carol moves past her
+    assert free_subid_start({"a": [(100000, 150000)], "c": [(300000, 1000)]}) == 301000
