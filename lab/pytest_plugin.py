@@ -134,10 +134,7 @@ def ha_lab(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     about = ""
     auto = frozenset(AUTO_FIELDS) - {"local_port"} - ({"lan_subnet", "vip"} if subnet else set())
     if source:
-        own = custom.load(source, cfg, place=not subnet)  # problems: a ConfigError before anything exists
-        cfg = own.config(cfg).with_(source=str(own.source)).validate()
-        auto -= own.fixes()
-        about = custom.describe(own)
+        cfg, auto, about = custom.apply(source, cfg, auto, place=not subnet)
     client = docker_client()
     provision.remove_lab(client, name, None)  # what an interrupted session of this project left
     handle = provision.up(cfg, client=client, allocate=frozenset(auto))

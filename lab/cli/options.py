@@ -64,9 +64,7 @@ def with_custom(cfg: LabConfig, a: argparse.Namespace) -> tuple[LabConfig, froze
     if given:
         raise ConfigError(f"{', '.join(given)} with --from: the timers are ha.cf's (keepalive, deadtime, warntime, "
                           "initdead); change them there")
-    own = custom.load(a.from_dir, cfg, place=a.subnet is None)
-    new = own.config(cfg).with_(source=str(own.source)).validate()
-    return new, auto - own.fixes(), custom.describe(own)
+    return custom.apply(a.from_dir, cfg, auto, place=a.subnet is None)
 
 
 def stage_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> None:

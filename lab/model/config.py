@@ -147,6 +147,10 @@ class LabConfig:
         """The name heartbeat knows the node `node` (ha1, ha2) by: its hostname."""
         return self.node_names[NODES.index(node)]
 
+    def hb_peer(self, node: str) -> str:
+        """The name heartbeat knows the peer of `node` by."""
+        return self.hb_name(self.peer(node))
+
     def role_of(self, name: str | None) -> str | None:
         """The lab's node (ha1, ha2) that heartbeat, or a page, calls `name`; None if none."""
         return NODES[self.node_names.index(name)] if name in self.node_names else None

@@ -543,3 +543,13 @@ def describe(custom: Custom) -> str:
         lines += [f"  {d}" for d in custom.differences]
     return "\n".join(lines)
 
+
+
+def apply(source: str | Path, cfg: LabConfig, auto: frozenset[str], place: bool = True
+          ) -> tuple[LabConfig, frozenset[str], str]:
+    """`lab up --from DIR` and the plugin's --lab-from: the configuration DIR's files imply,
+    the addresses still left to the lab to pick (`auto` less those the files fix), and what
+    to print about the files (what the lab changed to run them). Problems are a ConfigError
+    before anything exists."""
+    own = load(source, cfg, place=place)
+    return own.config(cfg).with_(source=str(own.source)).validate(), auto - own.fixes(), describe(own)

@@ -78,7 +78,7 @@ def stonith_lines(cfg: LabConfig) -> str:
     meatware: the survivor waits until an operator runs `meatclient -c NODE`."""
     if cfg.stonith == "ipmi":
         lines = "".join(
-            f"stonith_host {cfg.hb_name(n)} external/ipmi {cfg.hb_name(cfg.peer(n))} "
+            f"stonith_host {cfg.hb_name(n)} external/ipmi {cfg.hb_peer(n)} "
             f"{cfg.mgmt_ip(bmc_host(cfg.peer(n)))} "
             f"{BMC_USER} {cfg.bmc_password} lan\n" for n in NODES)
         return ("#	Fencing: before taking over, reset the peer through its management board (IPMI)\n"

@@ -95,12 +95,12 @@ def node_state(lab: LabHandle, node: str) -> NodeState:
 
 def peer_status(lab: LabHandle, node: str) -> str:
     """How heartbeat on `node` sees its peer (`cl_status nodestatus`): active, dead, ..."""
-    return lab.run(node, ["cl_status", "nodestatus", lab.cfg.hb_name(lab.cfg.peer(node))], timeout=10).output.strip()
+    return lab.run(node, ["cl_status", "nodestatus", lab.cfg.hb_peer(node)], timeout=10).output.strip()
 
 
 def link_status(lab: LabHandle, node: str, link: str) -> str:
     """How heartbeat on `node` sees one medium to its peer (`cl_status hblinkstatus`): up, dead."""
-    return lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.hb_name(lab.cfg.peer(node)), link], timeout=10).output.strip()
+    return lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.hb_peer(node), link], timeout=10).output.strip()
 
 
 def heartbeat_running(lab: LabHandle, node: str) -> bool:

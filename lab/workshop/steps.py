@@ -336,7 +336,7 @@ STEPS: tuple[Step, ...] = (
                    started_master_first(cfg), "stop heartbeat on both nodes, start it on the master, then the backup",
                    wait=cfg.failover_wait),
              *_both(lambda n: Check(f"peer-active-{n}", f"{n} sees its peer active",
-                                    cl_status(n, lambda lab, n=n: ["nodestatus", lab.cfg.hb_name(lab.cfg.peer(n))], "active"),
+                                    cl_status(n, lambda lab, n=n: ["nodestatus", lab.cfg.hb_peer(n)], "active"),
                                     "both nodes must run heartbeat with the same authkeys and see each other",
                                     wait=cfg.failover_wait)),
              Check("master-holds-vip", f"the master {cfg.master} holds the VIP {cfg.vip}",
