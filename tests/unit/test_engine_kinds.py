@@ -59,3 +59,29 @@ def test_subordinate_ids_are_read_and_a_free_range_is_found_above_the_others():
     assert free_subid_start({}) == FIRST_SUBID
     # a range that would overlap carol moves past her
     assert free_subid_start({"a": [(100000, 150000)], "c": [(300000, 1000)]}) == 301000
+
+
+class FakeLab:
+    """What fetch and the probe read of a lab handle."""
+
+    def __init__(self, vip_from_host: bool):
+        from lab.model.config import LabConfig
+        self.cfg = LabConfig.numbered("kinds", 70).resolved()
+        self.vip_from_host = vip_from_host
+
+
+@pytest.mark.parametrize("vip_from_host, expected", [(True, "http://172.29.70.200/hostname.html"),
+                                                     (False, "http://127.0.0.1:40123/hostname.html")])
+def test_the_cluster_url_is_fetched_through_the_local_port_where_the_host_cannot_reach_the_vip(
+        monkeypatch, vip_from_host, expected):  # noqa: ANN001
+    from lab.observe import state
+
+    asked = []
+
+    class Answer:
+        status_code, text = 200, "ha1"
+
+    monkeypatch.setattr(state, "local_url", lambda lab: "http://127.0.0.1:40123/")
+    monkeypatch.setattr(state.requests, "get", lambda url, timeout: asked.append(url) or Answer())
+    assert state.fetch(FakeLab(vip_from_host), "hostname.html") == (200, "ha1")
+    assert asked == [expected]
