@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+import docker.errors
 from docker.models.containers import Container
 
 from ..errors import CommandError
@@ -28,8 +29,15 @@ def run(container: Container, argv: list[str], timeout: float | None = 30, check
     """Run argv in the container; stdout and stderr together. `timeout` (seconds) kills the
     command inside the container, so a command stuck on a hard NFS mount cannot hang the lab."""
     cmd = ["timeout", "-k", "2", f"{timeout:g}", *argv] if timeout else argv
-    code, out = container.exec_run(cmd, user=user, demux=False)
-    res = Result(code if code is not None else -1, (out or b"").decode(errors="replace"))
+    try:
+        code, out = container.exec_run(cmd, user=user, demux=False)
+        res = Result(code if code is not None else -1, (out or b"").decode(errors="replace"))
+    except docker.errors.APIError as exc:
+        # stopped between the caller's look and the exec (a board's power off, a kill): the
+        # command did not run, which an observation reads as "no", and check=True reports
+        if exc.status_code != 409 or "is not running" not in str(exc):
+            raise
+        res = Result(-1, f"container {container.name} is not running")
     if check and not res.ok:
         raise CommandError(
             f"in {container.name}: `{' '.join(argv)}` exited {res.code} (expected 0); output:\n{res.output.strip()}"
