@@ -1,10 +1,10 @@
 """Fixtures: the lab as the tests see it. One lab per test session (fast timing, its own
 name and subnets so it can run beside a workshop lab), removed at the end whatever happens.
 
-`make test` runs serially. With `-n 2 --dist loadgroup` (pytest-xdist) the modules that share
-the session's lab run in one group, the modules with labs of their own (bad input, fencing,
-the workshop walk, the classroom, the soak) in the other; each worker's names and subnets are
-its own."""
+`make test` runs on two workers (`-n 2 --dist loadgroup`, pytest-xdist; `-n 0` serially): the
+modules that share the session's lab run in one group, the modules with labs of their own (bad
+input, fencing, the workshop walk, the classroom, the soak) in the other; each worker's names
+and subnets are its own."""
 
 from __future__ import annotations
 
