@@ -20,6 +20,7 @@ from ..model.config import ALL_HOSTS, LabConfig, check_node  # noqa: E402
 from ..model.topology import Topology, topology  # noqa: E402
 from ..waiting import wait_until  # noqa: E402
 from . import commands  # noqa: E402
+from .contexts import ensure_docker_config  # noqa: E402
 from .rootless import ROOTLESS, engine_kind  # noqa: E402
 from .commands import Result  # noqa: E402
 from .labels import LABEL_CONFIG, LABEL_LAB, lab_filter  # noqa: E402
@@ -40,6 +41,7 @@ def docker_client(context: str | None = None) -> docker.DockerClient:
         if context is None:
             client = docker.from_env()
         else:
+            ensure_docker_config()
             ctx = ContextAPI.get_context(context)
             if ctx is None:
                 raise LabError(f"no docker context {context!r} (see `docker context ls`; create one with "

@@ -22,9 +22,9 @@ from typing import Callable
 
 import docker
 from docker.context import ContextAPI
-from docker.utils.config import find_config_file
 
 from ..errors import ConfigError, LabError
+from .contexts import ensure_docker_config
 
 Say = Callable[[str], None]
 
@@ -215,12 +215,7 @@ def _start_daemon(engine: Rootless, say: Say) -> None:
 
 
 def _ensure_context(engine: Rootless, say: Say) -> None:
-    # without a docker config file the SDK keeps contexts under ./contexts of the working
-    # directory, where the docker CLI never looks: give it the CLI's ~/.docker/config.json
-    if find_config_file() is None:
-        config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
-        config.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        config.write_text("{}\n")
+    ensure_docker_config()
     ctx = ContextAPI.get_context(engine.context)
     if ctx is not None and ctx.Host == engine.host:
         return

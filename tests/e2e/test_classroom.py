@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from conftest import TEST_LAB
 from lab import classroom, dashboard
+from lab.engine.contexts import ensure_docker_config
 from lab.engine.handle import LabHandle
 from lab.provision import remove_lab
 
@@ -90,6 +91,7 @@ ENGINES = (f"{TEST_LAB}-e1", f"{TEST_LAB}-e2")  # two docker contexts, both reac
 @pytest.fixture
 def contexts():  # noqa: ANN201
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    ensure_docker_config()  # where `lab class` (another process) looks them up
     for name in ENGINES:
         with contextlib.suppress(Exception):
             ContextAPI.remove_context(name)

@@ -85,3 +85,19 @@ def test_the_cluster_url_is_fetched_through_the_local_port_where_the_host_cannot
     monkeypatch.setattr(state.requests, "get", lambda url, timeout: asked.append(url) or Answer())
     assert state.fetch(FakeLab(vip_from_host), "hostname.html") == (200, "ha1")
     assert asked == [expected]
+
+
+def test_contexts_go_where_the_docker_cli_looks_even_without_a_config_file(tmp_path, monkeypatch):  # noqa: ANN001
+    from docker.context.config import get_context_dir
+    from docker.utils.config import find_config_file
+
+    from lab.engine.contexts import ensure_docker_config
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert find_config_file() is None and get_context_dir() == "contexts"  # the SDK's ./contexts
+    ensure_docker_config()
+    assert get_context_dir() == str(tmp_path / "docker" / "contexts")  # the CLI's
+    ensure_docker_config()  # again: the file stays as it is
+    assert (tmp_path / "docker" / "config.json").read_text() == "{}\n"
