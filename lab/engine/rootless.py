@@ -14,24 +14,17 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import docker
 from docker.context import ContextAPI
 
 from ..errors import ConfigError, LabError
 from .contexts import ensure_docker_config
-
-Say = Callable[[str], None]
-
-
-def say_stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
+from .images import Say
+from .images import _say as say_stderr  # handle.py's twin: handle imports this module
 
 ROOTFUL, ROOTLESS, USERNS = "rootful", "rootless", "userns-remap"
 DEFAULT_USER = "heartbeat-lab"
