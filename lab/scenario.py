@@ -20,6 +20,7 @@ from .errors import ConfigError
 from .model.config import LabConfig, bmc_host
 from .model.custom import page_file
 from .model.render import hostname_text, index_text, page_text
+from .observe import phases
 from .observe import writes as wr
 from .observe.audit import audit, fault_begins
 from .observe.audit import window as audit_window
@@ -348,7 +349,7 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
         "times": {k: getattr(lab.cfg.times, k) for k in ("keepalive", "deadtime", "warntime", "initdead")},
         "probe": {"where": where, "hz": hz, "url": probe.url},
         "t0": marks[0].t,
-        "steps": [_step_result(lab.cfg, step, m, nxt, samples, h)
+        "steps": [_step_result(lab.cfg, step, m, nxt, samples, events, h)
                   for step, m, nxt, h in zip(steps, marks, [*marks[1:], None], held)],
         "summary": summary(samples, since=marks[0].t),
         "events": events_jsonable(events),
@@ -375,15 +376,38 @@ def problems(result: dict) -> list[str]:
         if step["bounds_s"] is not None and not step["within_bounds"]:
             low, high = step["bounds_s"]
             found.append(f"{step['label']}: outage {step['outage_s']} s, expected between {low:g} and {high:g} s "
-                         f"(timers {result['times']})")
+                         f"(timers {result['times']}); {overran(step, result['times'])}; "
+                         f"phases: {step.get('phases_text', 'not recorded')}")
     return found
 
 
-def _step_result(cfg: LabConfig, step: Step, mark: Mark, nxt: Mark | None, samples: list, held: list[dict]) -> dict:
-    """A step's outage is its own: measured on the samples before the next step began."""
-    window = outage_window(samples if nxt is None else [s for s in samples if s.t < nxt.t], mark.t)
+def overran(step: dict, times: dict) -> str:
+    """Which part of an out-of-bounds step was slow: heartbeat's detection (later than
+    deadtime plus a keepalive: heartbeat's own timing on this host) or the takeover after it
+    (the resource agents, the host, the client's way to the new owner), with its slowest phase."""
+    det, take = step.get("detection_s"), step.get("takeover_s")
+    if det is None:
+        return "heartbeat logged no reaction in the step's window"
+    if det > times["deadtime"] + times["keepalive"]:
+        return f"detection late: heartbeat reacted {det:.2f} s after the fault (deadtime {times['deadtime']:g} s)"
+    slow = max(((k, v) for k, v in (step.get("phases_s") or {}).items() if v is not None and k != "detection"),
+               key=lambda kv: kv[1], default=None)
+    where = f", slowest phase {slow[0]} {slow[1]:.2f} s" if slow else ""
+    return f"takeover slow: {take if take is not None else '?'} s from heartbeat's reaction " \
+           f"(detection {det:.2f} s) to the client's first good answer{where}"
+
+
+def _step_result(cfg: LabConfig, step: Step, mark: Mark, nxt: Mark | None, samples: list, events: list,
+                 held: list[dict]) -> dict:
+    """A step's outage is its own: measured on the samples before the next step began; its
+    phases (lab.observe.phases) say where the outage's seconds went."""
+    mine = samples if nxt is None else [s for s in samples if s.t < nxt.t]
+    window = outage_window(mine, mark.t)
     out = None if window is None else window[1] - window[0]
     bounds = step.outage(cfg) if step.outage else None
     within = None if bounds is None else out is not None and bounds[0] <= out <= bounds[1]
+    server = next((s.node for s in mine if window and s.t >= window[1] and s.ok), None)
+    cut = phases.cut(mark.t, nxt.t if nxt else None, window, events, server)
     return {"label": step.label, "t": mark.t, "outage_s": None if out is None else round(out, 3),
-            "outage_window": window, "bounds_s": bounds, "within_bounds": within, "holds": held}
+            "outage_window": window, "bounds_s": bounds, "within_bounds": within, "holds": held,
+            "server": server, **cut.to_dict(), "phases_text": cut.describe()}
