@@ -6,6 +6,8 @@ an operator would: `ipmitool -I lanplus -C 3 -H bmc-ha2 -U admin -P ... chassis 
 from __future__ import annotations
 
 import shlex
+import time
+from datetime import datetime
 
 from .engine.handle import LabHandle, Result
 from .errors import LabError
@@ -16,7 +18,8 @@ BMC_LOG = "/var/log/bmc.log"  # each board's actions, RFC 3339 stamps (lab/image
 # ipmitool 1.8.19 asks for cipher suite 17 by default, which ipmi_sim does not offer: suite 3
 # (RAKP-HMAC-SHA1, AES-CBC-128) is the strongest it answers
 IPMI_LANPLUS = ("-I", "lanplus", "-C", "3")
-BOARD_START_WAIT = 20.0  # ipmi_sim answers about 0.3 s after its container starts
+BOARD_START_WAIT = 20.0
+ACTION_STALE = 30.0  # a power action takes about a second (kill, start); one this old crashed  # ipmi_sim answers about 0.3 s after its container starts
 
 
 def ipmitool_argv(lab: LabHandle, node: str, *command: str) -> list[str]:
@@ -61,6 +64,22 @@ def board_log(lab: LabHandle, node: str) -> str:
     """The board's log of power actions (read from its container, also when it is stopped)."""
     _need_boards(lab)
     return lab.read_file(bmc_host(node), BMC_LOG).decode(errors="replace")
+
+
+def action_in_flight(lab: LabHandle, node: str) -> str | None:
+    """The board's last power action if it has not logged its end ("done: ..."), else None.
+    The chassis program logs the action, acts on the node's container, then logs done."""
+    _need_boards(lab)
+    actions = [ln for ln in board_log(lab, node).splitlines() if " refused:" not in ln]
+    if not actions or " done: " in actions[-1]:
+        return None
+    stamp, _, what = actions[-1].partition(" ")
+    try:
+        age = time.time() - datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        age = 0.0
+    # an action that crashed never logs its end: past a few fences' time it is not in flight
+    return what if age < ACTION_STALE else None
 
 
 def _need_boards(lab: LabHandle) -> None:

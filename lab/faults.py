@@ -12,7 +12,7 @@ from typing import Callable
 
 from . import heartbeat
 from .engine.handle import LabHandle
-from .errors import ConfigError
+from .errors import CommandError, ConfigError
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import FAULT_CHAIN_IN, FAULT_CHAIN_OUT, HB_STANDBY, HB_TAKEOVER
 from .observe.audit import fault_begins
@@ -55,8 +55,11 @@ def cut_from_ping_node(lab: LabHandle, node: str) -> bool:
 
 
 def clear_rules(lab: LabHandle, node: str) -> None:
-    lab.sh(node, f"iptables -F {FAULT_CHAIN_IN} 2>/dev/null; iptables -F {FAULT_CHAIN_OUT} 2>/dev/null; true",
-           check=True)
+    """Remove the fault rules. A node that stopped meanwhile (a board reset it) boots without
+    them: its network namespace is new."""
+    res = lab.sh(node, f"iptables -F {FAULT_CHAIN_IN} 2>/dev/null; iptables -F {FAULT_CHAIN_OUT} 2>/dev/null; true")
+    if res.ran and not res.ok:
+        raise CommandError(f"in {node}: removing the fault rules exited {res.code}: {res.output.strip()}")
 
 
 # ---- the faults -------------------------------------------------------------------------

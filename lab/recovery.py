@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import time
 
-from . import heartbeat
+from . import boards, heartbeat
 from .engine.handle import LabHandle
-from .errors import LabError
+from .errors import CommandError, LabError
 from .faults import clear_rules, cut_from_ping_node
-from .model.config import CLIENT, NFS_SERVER, NODES
+from .model.config import CLIENT, FENCE_BUDGET, NFS_SERVER, NODES
 from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES, SEND_ARP
 from .observe.audit import audit, heal_ends, line_count, lines_since
-from .observe.state import (ha_log, heartbeat_running, node_state, peer_status, settled, wait_nfs, wait_node_ready,
-                             who_serves)
+from .observe.state import (ha_log, heartbeat_running, last_fence, line_is_fencing, node_state, peer_status, settled,
+                             wait_nfs, wait_node_ready, who_serves)
 from .waiting import WaitTimeout, wait_until
 
+FENCE_RETRY = 5  # heartbeat retries a failed fence every 5 s (hb_resource.c)
 STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 s
 
 
@@ -23,6 +24,7 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
     """Undo every fault: resume and restart containers, remove the rules, start what is
     stopped; then (wait=True) wait until the master serves again with one owner."""
     lab.say("heal: resuming, restarting, removing fault rules ...")
+    began = time.time()
     running = [n for n in NODES if lab.container_status(n) == "running"]
     marks = {n: line_count(lab, n, MESSAGES) for n in running}
     restarts = [n for n in running if will_restart(lab, n)]
@@ -42,10 +44,12 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
         wait_node_ready(lab, node)
     for node in NODES:
         clear_rules(lab, node)
+    if lab.cfg.has_boards:
+        wait_fencing_over(lab)
     for node in isolated:
         wait_ipfail_settled(lab, node, marks)
     if restarts:
-        wait_restarted(lab, restarts, marks)
+        wait_restarted(lab, restarts, marks, began)
     if not wait:
         return
     for node in (lab.cfg.master, lab.cfg.backup):
@@ -64,8 +68,10 @@ def announce(lab: LabHandle, node: str) -> None:
     clients' ARP entries still name the other node, which no longer answers for it, until
     they expire (measured 46 s on ha3). An operator re-announces; so does the heal."""
     if node_state(lab, node)["vip"]:
-        lab.run(node, [SEND_ARP, "-i", "100", "-r", "3", "eth0", lab.cfg.vip, "auto", "not_used", "not_used"],
-                timeout=10, check=True)
+        res = lab.run(node, [SEND_ARP, "-i", "100", "-r", "3", "eth0", lab.cfg.vip, "auto", "not_used", "not_used"],
+                      timeout=10)
+        if res.ran and not res.ok:  # one that stopped under it (a board's reset) holds nothing to announce
+            raise CommandError(f"in {node}: {SEND_ARP} of {lab.cfg.vip} exited {res.code}: {res.output.strip()}")
 
 
 def finish_start_up_rounds(lab: LabHandle) -> None:
@@ -197,17 +203,50 @@ def _started_and_declared_dead(lab: LabHandle, node: str, peer: str) -> tuple[st
     return started, declared
 
 
-def wait_restarted(lab: LabHandle, nodes: list[str], marks: dict[str, int]) -> None:
-    """Each of `nodes` has restarted heartbeat since `marks`. Until then one owner seen is
-    not the end state: the cluster re-forms after the restarts, RQSTDELAY later."""
+def wait_fencing_over(lab: LabHandle) -> None:
+    """On a lab with boards, once the fault rules are gone: every fence heartbeat began has
+    ended and no board is in the middle of a power action. A fenced split brain resets one
+    node or both, while the heal looks at them; what the heal then does must not race a
+    board's reset (an exec into a node being reset fails, and a node reset after the heal
+    decided what to wait for never does what was awaited: it boots, heartbeat starts)."""
+    def quiet() -> tuple[bool, str]:
+        busy = [f"{n}'s board: {line}" for n in NODES if (line := boards.action_in_flight(lab, n))]
+        for node in NODES:
+            if lab.container_status(node) != "running" or not heartbeat_running(lab, node):
+                continue
+            line = last_fence(lab, node)
+            if line and line_is_fencing(line):
+                busy.append(f"{node}: {line.split(': ', 2)[-1].strip()}")
+        return not busy, "; ".join(busy)
+
+    lab.say("heal: waiting for fencing and the boards' power actions to end ...")
+    wait_until("every fence to end and every board to finish its power action", quiet,
+               timeout=lab.cfg.failover_wait + FENCE_RETRY + FENCE_BUDGET, interval=0.2)
+    for node in NODES:
+        if lab.container_status(node) == "running":
+            wait_node_ready(lab, node)
+
+
+def wait_restarted(lab: LabHandle, nodes: list[str], marks: dict[str, int], began: float) -> None:
+    """Each of `nodes` has restarted heartbeat since `marks`, or was rebooted since the heal
+    began (a board's reset: heartbeat starts at boot, and there is no restart to see). Until
+    then one owner seen is not the end state: the cluster re-forms after the restarts,
+    RQSTDELAY later."""
     wanted = "Performing heartbeat restart exec"
 
+    def one(n: str) -> str | None:
+        if wanted in lines_since(lab, n, MESSAGES, marks[n]):
+            return "restarted"
+        if lab.started_at(n) > began:
+            return "rebooted"
+        return None
+
     def restarted() -> tuple[bool, str]:
-        done = {n: wanted in lines_since(lab, n, MESSAGES, marks[n]) for n in nodes}
-        return all(done.values()), "restarted: " + ", ".join(f"{n} {'yes' if d else 'not yet'}" for n, d in done.items())
+        done = {n: one(n) for n in nodes}
+        return all(done.values()), "restarted: " + ", ".join(f"{n} {d or 'not yet'}" for n, d in done.items())
 
     lab.say(f"heal: waiting for heartbeat to restart on {' and '.join(nodes)} (it had declared its peer dead) ...")
-    wait_until(f"heartbeat to restart on {' and '.join(nodes)}", restarted,
+    wait_until(f"heartbeat to restart (or the node to reboot) on {' and '.join(nodes)}", restarted,
                timeout=lab.cfg.failover_wait + 15, interval=0.2)
 
 

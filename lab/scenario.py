@@ -106,11 +106,12 @@ def status_reports_split_brain(lab: LabHandle) -> tuple[bool, str]:
     return any(p.startswith("split brain:") for p in found), str(found)
 
 
-def board_reset(node: str) -> tuple[str, Check]:
-    """The node's board power-cycled it within the last failover_wait seconds (a dead node's
-    "reset" is a power on: external/ipmi resets a node that is on and powers on one that is off)."""
+def board_reset(node: str, after: Callable[[], float] | None = None) -> tuple[str, Check]:
+    """The node's board power-cycled it within the last failover_wait seconds, or since
+    after() (a dead node's "reset" is a power on: external/ipmi resets a node that is on and
+    powers on one that is off)."""
     def check(lab: LabHandle) -> tuple[bool, str]:
-        since = time.time() - lab.cfg.failover_wait
+        since = after() if after else time.time() - lab.cfg.failover_wait
         done = [e for e in events_from_board(bmc_host(node), boards.board_log(lab, node).splitlines(), 0.0)
                 if e.t >= since and e.text.startswith("board: done:") and e.text.endswith(f" {node}")]
         return bool(done), [e.line for e in done] or "no power action in the board's log"
@@ -152,6 +153,35 @@ def double_owner_logged(lab: LabHandle) -> tuple[bool, str]:
 
 
 DOUBLE_OWNER_LOGGED = "heartbeat logged that both machines owned the resources"
+
+
+class FencedSplit:
+    """The fenced split brain's cut: the serial cable cut (the LAN already is), its time kept
+    for the check that a board reset a node after it."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def act(self, lab: LabHandle) -> None:
+        self.t = time.time()
+        faults.inject(lab, "cut-serial")
+
+
+def fenced_one_owner(m: str, b: str, after: Callable[[], float]) -> Check:
+    """After a split brain with fencing: a board reset a node (either) since after(), no fence
+    or power action is under way any more, and one node holds every resource."""
+    resets = (board_reset(m, after)[1], board_reset(b, after)[1])
+
+    def check(lab: LabHandle) -> tuple[bool, str]:
+        done = [seen for ok, seen in (r(lab) for r in resets) if ok]
+        if not done:
+            return False, "no board has reset a node yet"
+        busy = [a for n in (m, b) if (a := boards.action_in_flight(lab, n))]
+        fencing = [p for p in status(lab)["problems"] if " is fencing" in p]
+        if busy or fencing:
+            return False, f"still under way: {busy + fencing}"
+        return at_most_one_owner(lab)
+    return check
 
 
 def at_most_one_owner(lab: LabHandle) -> tuple[bool, str]:
@@ -281,12 +311,8 @@ SCENARIOS = {s.name: s for s in (
         heal(m, handover),
     ), stonith="ipmi"),
     Scenario("fenced-split-brain", "LAN and serial cut with fencing: each node may reset the other; "
-                                   "at most one keeps the resources", lambda m, b: (
-        Step("cut-lan", lambda lab: faults.inject(lab, "cut-lan"), f"{m} still serves", serving(m), no_outage),
-        Step("cut-serial", lambda lab: faults.inject(lab, "cut-serial"), "one node holds every resource",
-             at_most_one_owner, None),
-        heal(m, takeover=True),
-    ), stonith="ipmi"),
+                                   "at most one keeps the resources", lambda m, b: fenced_split_brain(m, b),
+             stonith="ipmi"),
     Scenario("meatware", "power cut of the master with meatware fencing: the backup waits until an operator "
                          "confirms the reset with meatclient", lambda m, b: (
         Step(f"kill {m}", lambda lab: faults.inject(lab, "kill", m), f"{b} waits for the operator",
@@ -295,6 +321,19 @@ SCENARIOS = {s.name: s for s in (
         heal(m, handover),
     ), stonith="meatware"),
 )}
+
+
+def fenced_split_brain(m: str, b: str) -> tuple[Step, ...]:
+    cut = FencedSplit()
+    return (
+        Step("cut-lan", lambda lab: faults.inject(lab, "cut-lan"), f"{m} still serves", serving(m), no_outage),
+        # what happens takes seconds: each node declares the other dead, fences it through its
+        # board (one reset, or both), the reset node boots; one owner seen before the first
+        # reset is only the master still holding what it held
+        Step("cut-serial", cut.act, "a board to reset a node, then one node to hold every resource",
+             fenced_one_owner(m, b, lambda: cut.t), None),
+        heal(m, takeover=True),
+    )
 
 
 def meatclient(lab: LabHandle, on: str, node: str) -> None:

@@ -14,6 +14,11 @@ from docker.models.containers import Container
 from ..errors import CommandError
 
 
+# the code of a command that never ran: its container stopped or was being reset (a board's
+# power action, a kill) between the caller's look and the exec
+DID_NOT_RUN = -1
+
+
 @dataclass(frozen=True)
 class Result:
     code: int
@@ -23,6 +28,20 @@ class Result:
     def ok(self) -> bool:
         return self.code == 0
 
+    @property
+    def ran(self) -> bool:
+        return self.code != DID_NOT_RUN
+
+
+def _raced_a_stop(exc: docker.errors.APIError | None, code: int | None, out: bytes) -> bool:
+    """The exec lost a race with the container's end. Docker says so in two ways: a 409 "is
+    not running" before the exec starts, or, when the container dies while the runtime joins
+    its namespaces, exit 126 with "OCI runtime exec failed ... setns" (seen when a board
+    reset a node under the heal's send_arp)."""
+    if exc is not None:
+        return exc.status_code == 409 and "is not running" in str(exc)
+    return code == 126 and b"OCI runtime exec failed" in out
+
 
 def run(container: Container, argv: list[str], timeout: float | None = 30, check: bool = False,
         user: str = "") -> Result:
@@ -31,13 +50,18 @@ def run(container: Container, argv: list[str], timeout: float | None = 30, check
     cmd = ["timeout", "-k", "2", f"{timeout:g}", *argv] if timeout else argv
     try:
         code, out = container.exec_run(cmd, user=user, demux=False)
-        res = Result(code if code is not None else -1, (out or b"").decode(errors="replace"))
+        out = out or b""
+        if _raced_a_stop(None, code, out):
+            res = Result(DID_NOT_RUN, f"container {container.name} stopped as the command began: "
+                                      f"{out.decode(errors='replace').strip()}")
+        else:
+            res = Result(code if code is not None else DID_NOT_RUN, out.decode(errors="replace"))
     except docker.errors.APIError as exc:
-        # stopped between the caller's look and the exec (a board's power off, a kill): the
-        # command did not run, which an observation reads as "no", and check=True reports
-        if exc.status_code != 409 or "is not running" not in str(exc):
+        # stopped between the caller's look and the exec: the command did not run, which an
+        # observation reads as "no", and check=True reports
+        if not _raced_a_stop(exc, None, b""):
             raise
-        res = Result(-1, f"container {container.name} is not running")
+        res = Result(DID_NOT_RUN, f"container {container.name} is not running")
     if check and not res.ok:
         raise CommandError(
             f"in {container.name}: `{' '.join(argv)}` exited {res.code} (expected 0); output:\n{res.output.strip()}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime, timezone
 from typing import Callable
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk needs a registry; we clean up by label
@@ -129,6 +130,15 @@ class LabHandle:
         c = self.container(host)
         c.reload()
         return c.status
+
+    def started_at(self, host: str) -> float:
+        """When the container last started, in seconds since the epoch (a board's reset or
+        a heal's start changes it)."""
+        c = self.container(host)
+        c.reload()
+        stamp = c.attrs["State"]["StartedAt"]  # RFC 3339 with nanoseconds
+        head, _, frac = stamp.rstrip("Z").partition(".")
+        return datetime.fromisoformat(head).replace(tzinfo=timezone.utc).timestamp() + float(f"0.{frac or 0}")
 
     def wait_container(self, host: str, status: str, timeout: float = 30) -> None:
         wait_until(f"container {self.cfg.container_name(host)} to be {status}",

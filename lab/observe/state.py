@@ -162,6 +162,11 @@ def last_fence(lab: LabHandle, node: str) -> str | None:
     return out or None
 
 
+def line_is_fencing(line: str) -> bool:
+    """heartbeat's last fence line says a reset is under way (not done, not failed)."""
+    return "Resetting node" in line
+
+
 def fence_problems(fencing: dict[str, str | None]) -> list[str]:
     """A node whose last fence has not (yet) succeeded: heartbeat takes nothing over until it does."""
     found = []
