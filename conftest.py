@@ -9,7 +9,9 @@ and subnets are its own."""
 from __future__ import annotations
 
 import os
+import re
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -142,11 +144,24 @@ def lab(docker, request) -> LabHandle:  # noqa: ANN001
         remove_lab(docker, TEST_LAB, None)
 
 
+REPORTS = Path(__file__).resolve().parent / "reports" / "tests"
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Path:
+    """Where a scenario run of this test writes its report (timeline picture, JSON) if a
+    step fails: reports/tests/<test>/, kept after the run (scenario.run(report_on_problems=))."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+    return REPORTS / request.node.module.__name__.rpartition(".")[2] / name
+
+
 def assert_steps_as_expected(result: dict) -> None:
     """Every step of a scenario run held what the scenario table says, and its outage is
-    within the bounds the table derives from the timers under test."""
+    within the bounds the table derives from the timers under test; a failure says which
+    phase was slow and where the run's report is."""
     found = scenario.problems(result)
-    assert not found, "\n".join(found)
+    where = f"\nreport (timeline, JSON): {result['report_dir']}" if result.get("report_dir") else ""
+    assert not found, "\n".join(found) + where
 
 
 def assert_writes_as_promised(result: dict) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,10 +181,13 @@ def ha_audit(ha_lab: Cluster):  # noqa: ANN201
 
 
 @pytest.fixture
-def ha_scenario(ha_lab: Cluster):  # noqa: ANN201
-    """run(name) -> the scenario's measured outcome (`lab scenario NAME --json`): each step's
-    "outage_s" against its "bounds_s", and "passed" (or the "problems" found)."""
+def ha_scenario(ha_lab: Cluster, tmp_path: Path):  # noqa: ANN201
+    """run(name) -> the scenario's measured outcome (`lab scenario run NAME --json`): each
+    step's "outage_s" against its "bounds_s", its phases, and "passed" (or the "problems"
+    found, each saying which phase was slow). A run with problems writes its report (timeline
+    picture, JSON) under the test's tmp_path; "report_dir" says where."""
     def run(name: str, **kwargs: Any) -> dict:
+        kwargs.setdefault("report_on_problems", tmp_path / f"scenario-{name}")
         result = scenario.run(ha_lab.handle, name, **kwargs)
         result["problems"] = scenario.problems(result)
         result["passed"] = not result["problems"]

@@ -342,10 +342,12 @@ def meatclient(lab: LabHandle, on: str, node: str) -> None:
 
 
 def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None = None, hz: float = 20.0,
-        writes: bool = False) -> dict:
+        writes: bool = False, report_on_problems: Path | None = None) -> dict:
     """Run scenario `name` from the known-good state; return its numbers, each step's outage
-    against its bounds and what held (and write the report). writes=True also runs the
-    client-writes workload throughout and checks, after the heal, what the shared disk kept."""
+    against its bounds and what held (and write the report to report_dir; or to
+    report_on_problems only if a step did not hold or left its bounds, as a test keeps the
+    evidence of a failure). writes=True also runs the client-writes workload throughout and
+    checks, after the heal, what the shared disk kept."""
     if name not in SCENARIOS:
         raise ConfigError(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}")
     scenario = SCENARIOS[name]
@@ -400,8 +402,11 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
         result["writes"] = {"check": wr.check(history, values, counter).to_dict(), "rate": workload.rate,
                             "keeps_writes": scenario.keeps_writes, "sent": workload.sent,
                             "clients": workload.clients, "history": [asdict(op) for op in history]}
+    if report_dir is None and report_on_problems is not None and problems(result):
+        report_dir = report_on_problems
     if report_dir is not None:
         result["files"] = write_report(Path(report_dir), result, samples, events, marks)
+        result["report_dir"] = str(report_dir)
     return result
 
 

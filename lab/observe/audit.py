@@ -57,7 +57,13 @@ class Audit:
 
 
 def line_count(lab: LabHandle, node: str, path: str) -> int:
-    out = lab.sh(node, f"wc -l < {path} 2>/dev/null || echo 0", timeout=10).output.strip()
+    res = lab.sh(node, f"wc -l < {path} 2>/dev/null || echo 0", timeout=10)
+    if not res.ran:  # the node stopped under the exec (a board's reset): docker reads a stopped container
+        try:
+            return lab.read_file(node, path).count(b"\n")
+        except Exception:  # noqa: BLE001 - no such file yet
+            return 0
+    out = res.output.strip()
     return int(out) if out.isdigit() else 0
 
 

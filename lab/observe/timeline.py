@@ -48,6 +48,7 @@ PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ("acquired", re.compile(r"(?i)resource acquisition (?:completed?|done)|takeover complete"), "acquired"),
     ("resource", re.compile(r"Running /etc/(?:init\.d|ha\.d/resource\.d)/(\S+)\s.*?\b(start|stop)\s*$"), "{0} {1}"),
     ("alarm", re.compile(r"(Both machines own|No one owns)"), "{0}"),
+    ("alarm", re.compile(r"apache2 did not stop within"), "apache2 killed: a request held its stop"),
     ("fence", re.compile(r"Resetting node (\S+) with"), "fencing {0}"),
     ("fence", re.compile(r"node (\S+) now reset"), "{0} fenced"),
     ("fence", re.compile(r"STONITH of (\S+) failed"), "fencing {0} failed"),

@@ -61,8 +61,9 @@ def wait_link(lab: LabHandle, node: str, link: str, state: str) -> None:
 # ---- the scenario table: the article's test, node failures, administrative moves, ipfail ----------
 # hard-kill runs with its report in test_scenario.py; those that need fencing in test_fencing.py
 @pytest.mark.parametrize("name", [n for n, sc in scenario.SCENARIOS.items() if n != "hard-kill" and sc.stonith == "none"])
-def test_scenario_moves_the_resources_within_the_bounds_of_its_timers(lab: LabHandle, healthy, name: str):
-    result = scenario.run(lab, name, writes=True)
+def test_scenario_moves_the_resources_within_the_bounds_of_its_timers(lab: LabHandle, healthy, name: str,
+                                                                      evidence):  # noqa: ANN001
+    result = scenario.run(lab, name, writes=True, report_on_problems=evidence)
     for step in result["steps"]:
         OUTAGES[f"{name}: {step['label']}"] = step["outage_s"]
     assert_steps_as_expected(result)

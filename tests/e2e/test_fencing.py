@@ -96,24 +96,24 @@ def test_a_dead_master_is_reset_through_its_board_before_the_backup_takes_over(h
     assert who_serves(healed) == "ha1"
 
 
-def test_a_hung_master_is_reset_by_its_board_and_no_acknowledged_write_is_lost(healed: LabHandle):
-    result = scenario.run(healed, "fenced-pause", writes=True)
+def test_a_hung_master_is_reset_by_its_board_and_no_acknowledged_write_is_lost(healed: LabHandle, evidence):  # noqa: ANN001
+    result = scenario.run(healed, "fenced-pause", writes=True, report_on_problems=evidence)
     assert_steps_as_expected(result)
     assert_writes_as_promised(result)
     assert who_serves(healed) == "ha1"
 
 
 def test_with_the_management_network_cut_a_dead_master_is_not_taken_over_until_the_fence_succeeds(
-        healed: LabHandle):
-    result = scenario.run(healed, "fence-fails")
+        healed: LabHandle, evidence):  # noqa: ANN001
+    result = scenario.run(healed, "fence-fails", report_on_problems=evidence)
     assert_steps_as_expected(result)
     waiting = result["steps"][1]
     assert all(h["ok"] for h in waiting["holds"]), waiting
     assert who_serves(healed) == "ha1"
 
 
-def test_split_brain_with_fencing_ends_with_one_owner(healed: LabHandle):
-    result = scenario.run(healed, "fenced-split-brain", writes=True)
+def test_split_brain_with_fencing_ends_with_one_owner(healed: LabHandle, evidence):  # noqa: ANN001
+    result = scenario.run(healed, "fenced-split-brain", writes=True, report_on_problems=evidence)
     assert_steps_as_expected(result)
     assert_writes_as_promised(result)
     assert who_serves(healed) == "ha1"
