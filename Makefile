@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images rootless-engine browser test-slow bench-class bench-fence bench-cts soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images rootless-engine browser test-slow bench-load bench-class bench-fence bench-cts soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,9 @@ test-slow: images ## the slow tests: the article's own timers (deadtime 60 s), a
 
 bench: images ## benchmark: outages, outage vs deadtime, lab-up warm and cold, memory (about 20 min)
 	$(BIN)/python bench/run.py --cold $(BENCH_ARGS)
+
+bench-load: images ## outages and their phases while OTHERS (default 0,1,2,4) other labs run scenarios; RUNS each (bench/LOAD.md)
+	$(BIN)/python bench/load.py $(if $(OTHERS),--others $(OTHERS),) $(if $(RUNS),--runs $(RUNS),)
 
 bench-class: images ## classroom load: COUNT labs (default 24), every master killed at once (bench/CLASS.md)
 	$(BIN)/python bench/class_load.py $(if $(COUNT),--count $(COUNT),)

@@ -377,7 +377,7 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
             # heartbeat finishes its transition before the next step: a node rejoining while the
             # other is still taking over can miss the failback negotiation
             wait_until(f"heartbeat to finish its transition after {step.label}",
-                       lambda: (settled(lab), "a node is still in transition"), timeout=timeout, interval=0.1)
+                       lambda: (settled(lab), "a node is still in transition"), timeout=timeout, interval=0.3)
         end = time.monotonic() + scenario.settle
         wait_until("the aftermath to be recorded", lambda: (time.monotonic() >= end, ""), scenario.settle + 5, 0.1)
     samples = [s for s in probe.samples if s.t >= marks[0].t - 1.0]

@@ -110,12 +110,12 @@ def heartbeat_running(lab: LabHandle, node: str) -> bool:
 def in_transition(lab: LabHandle, node: str) -> bool:
     """heartbeat is acquiring or releasing resources on the node right now: its resource
     scripts run, or it says so itself (`cl_status rscstatus` is "transition")."""
-    if lab.run(node, ["pgrep", "-f", "[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource"],
-               timeout=10).ok:
-        return True
-    if not heartbeat_running(lab, node):
-        return False
-    return lab.run(node, ["cl_status", "rscstatus"], timeout=10).output.strip() == "transition"
+    # one exec, not three: the waits poll this on every node several times a second, and
+    # each exec costs the engine more CPU than the check itself (bench/LOAD.md)
+    script = ("pgrep -f '[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource' >/dev/null && exit 0; "
+              f"pgrep -f '{HEARTBEAT_PROCESS}' >/dev/null || exit 1; "
+              "[ \"$(cl_status rscstatus 2>/dev/null)\" = transition ]")
+    return lab.sh(node, script, timeout=10).ok
 
 
 def settled(lab: LabHandle) -> bool:

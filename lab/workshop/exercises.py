@@ -13,7 +13,7 @@ from .. import heartbeat, recovery, scenario
 from ..engine.handle import LabHandle
 from ..faults import inject
 from ..model import hacf
-from ..model.config import CLIENT, NODES, TAKEOVER_BUDGET, Timing, check_timing
+from ..model.config import CLIENT, NODES, Timing, check_timing
 from ..model.contract import HA_LOG, IPFAIL, SERIAL_DEVICE
 from ..observe.audit import audit
 from ..observe.state import link_status, wait_serving, who_serves
@@ -23,6 +23,10 @@ from .solutions import Solution
 from .steps import Step
 
 TARGET = 5.0  # seconds: the fast-takeover exercise's goal for a crash of the master
+# what a takeover after the detection takes on a trainee's quiet lab, with room: 0.7-1.6 s
+# measured with up to two other labs busy (bench/LOAD.md). Not lab.model.config's TAKEOVER_BUDGET,
+# which allows the worst load the test suite puts on a 2-core machine
+TAKEOVER_ALLOWANCE = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,9 @@ def fast_timers(node: str) -> Probe:
             return False, f"ha.cf on {node} sets no keepalive or deadtime"
         problems = check_timing(Timing(t["keepalive"], t["deadtime"], t.get("warntime", t["keepalive"]),
                                        t.get("initdead", t["deadtime"])))
-        slow = t["deadtime"] + TAKEOVER_BUDGET > TARGET
+        slow = t["deadtime"] + TAKEOVER_ALLOWANCE > TARGET
         if slow:
-            problems.append(f"deadtime {t['deadtime']:g} s + about {TAKEOVER_BUDGET:g} s of takeover is more than "
+            problems.append(f"deadtime {t['deadtime']:g} s + about {TAKEOVER_ALLOWANCE:g} s of takeover is more than "
                             f"{TARGET:g} s")
         return not problems, "; ".join(problems) or f"ha.cf on {node}: keepalive {t['keepalive']:g} s, deadtime " \
                                                      f"{t['deadtime']:g} s"
@@ -123,7 +127,7 @@ EXERCISES: tuple[Exercise, ...] = (
         "deadtime). Restart heartbeat, master first. `lab check fast-takeover` kills the master and measures.",
         lambda cfg: (
             *_both(lambda n: Check(f"fast-timers-{n}", f"ha.cf on {n} allows a takeover within {TARGET:g} s",
-                                   fast_timers(n), f"deadtime at most {TARGET - TAKEOVER_BUDGET:g} s (the "
+                                   fast_timers(n), f"deadtime at most {TARGET - TAKEOVER_ALLOWANCE:g} s (the "
                                    "takeover itself takes up to 2 s), keepalive below half of it, initdead >= "
                                    "deadtime; e.g. keepalive 500ms, deadtime 2, warntime 1, initdead 4")),
             Check("fast-hacf-same", "ha.cf is the same on both nodes", same_file("/etc/ha.d/ha.cf"),

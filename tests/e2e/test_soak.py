@@ -44,3 +44,15 @@ def test_a_short_soak_ends_with_no_unexpected_anomaly_and_every_heal_restoring_t
     assert "no unexpected anomaly, no failed heal" in proc.stdout
     assert (tmp_path / "timeline.png").stat().st_size > 0
     assert who_serves(lab) == lab.cfg.master
+
+
+def test_the_suite_exercises_every_fault_kind_of_the_catalogue(lab: LabHandle):
+    """The long soak and CTS runs live in the benchmarks (`make soak`, `make bench-cts`); what
+    the suite keeps must still cover the whole catalogue: every kind of fault is injected by
+    a scenario the suite runs (test_failover, test_scenario, test_fencing) or by this short soak."""
+    from lab import faults, scenario
+    by_scenarios = {step.label.split()[0] for sc in scenario.SCENARIOS.values()
+                    for step in sc.steps(lab.cfg.master, lab.cfg.backup)}
+    by_soak = {a.fault for a in plan(lab.cfg, FAULTS, SEED)}
+    missing = set(faults.FAULTS) - by_scenarios - by_soak
+    assert not missing, f"fault kinds no test of the suite injects: {sorted(missing)}"

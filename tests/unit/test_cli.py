@@ -5,6 +5,7 @@ import pytest
 from lab.cli import main, parser
 from lab.cli.options import config_from
 from lab.errors import ConfigError
+from lab.model.config import TAKEOVER_BUDGET
 from lab.faults import FAULTS, check_fault
 
 
@@ -49,7 +50,7 @@ def test_up_from_a_directory_takes_its_names_timers_and_addresses(tmp_path, caps
     a = parser().parse_args(["up", "--from", str(tmp_path), "--nfs-client", "fuse", "--port", "0"])
     cfg, auto, about = with_custom(config_from(a), a)
     assert cfg.node_names == ("a1", "a2") and cfg.master == "ha2" and cfg.source == str(tmp_path.resolve())
-    assert (cfg.times.keepalive, cfg.times.deadtime, cfg.crash_takeover) == (0.5, 3, (2.5, 5.0))
+    assert (cfg.times.keepalive, cfg.times.deadtime, cfg.crash_takeover) == (0.5, 3, (2.5, 3 + TAKEOVER_BUDGET))
     # the address decides the LAN and the serial network beside it: none of them is picked from the pool
     assert (cfg.lan_subnet, cfg.serial_subnet, cfg.vip) == ("10.77.5.0/24", "10.77.6.0/24", "10.77.5.210")
     assert auto == frozenset({"mgmt_subnet"})

@@ -227,6 +227,10 @@ static int server_gone(void)
                 if (fresh_session_)                                                                \
                     break;                                                                         \
                 fresh_session_ = 1;                                                                \
+                /* seen: two writers appending to one file make libnfs 4.0's OPEN fail with     \
+                 * NFS4ERR_BAD_SEQID (bench/LOAD.md); a new session mends it */                 \
+                syslog(LOG_NOTICE, "nfs4fuse: %s failed (%s): new session", #expr,                 \
+                       nfs ? nfs_get_error(nfs) : "no connection");                                \
             }                                                                                      \
             if (reconnect() != 0) {                                                                \
                 rc_ = -EIO;                                                                        \
