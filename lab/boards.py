@@ -67,18 +67,23 @@ def board_log(lab: LabHandle, node: str) -> str:
 
 
 def action_in_flight(lab: LabHandle, node: str) -> str | None:
-    """The board's last power action if it has not logged its end ("done: ..."), else None.
-    The chassis program logs the action, acts on the node's container, then logs done."""
+    """The board's last power action if it has not logged its end ("done: ..."), else None."""
     _need_boards(lab)
-    actions = [ln for ln in board_log(lab, node).splitlines() if " refused:" not in ln]
+    return unfinished_action(board_log(lab, node), time.time())
+
+
+def unfinished_action(log: str, now: float) -> str | None:
+    """The last power action in a board's log (lab/images/bmc/chassis logs the action, acts
+    on the node's container, then logs "done: ...") if it has not ended; an action older
+    than ACTION_STALE crashed and is not in flight."""
+    actions = [ln for ln in log.splitlines() if " refused:" not in ln and ln.strip()]
     if not actions or " done: " in actions[-1]:
         return None
     stamp, _, what = actions[-1].partition(" ")
     try:
-        age = time.time() - datetime.fromisoformat(stamp).timestamp()
+        age = now - datetime.fromisoformat(stamp).timestamp()
     except ValueError:
-        age = 0.0
-    # an action that crashed never logs its end: past a few fences' time it is not in flight
+        return None
     return what if age < ACTION_STALE else None
 
 

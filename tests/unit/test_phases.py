@@ -57,3 +57,16 @@ def test_an_exec_that_lost_the_race_with_a_reset_did_not_run():
     assert not _raced_a_stop(None, 126, b"bash: /x: Permission denied")  # a command's own 126
     assert not _raced_a_stop(None, 1, b"")
     assert DID_NOT_RUN == -1
+
+
+def test_a_board_action_is_in_flight_until_its_done_line_and_not_past_staleness():
+    from lab.boards import ACTION_STALE, unfinished_action
+    log = ("2026-12-03T10:00:00.000000+00:00 bmc-ha1 reset ha1\n"
+           "2026-12-03T10:00:01.200000+00:00 bmc-ha1 done: reset 1 ha1\n"
+           "2026-12-03T10:00:05.000000+00:00 bmc-ha1 power off ha1\n")
+    t = 1796292005.0  # 2026-12-03T10:00:05Z
+    assert unfinished_action(log, t + 0.5) == "bmc-ha1 power off ha1"
+    assert unfinished_action(log + "2026-12-03T10:00:05.900000+00:00 bmc-ha1 done: power 0 ha1\n", t + 1) is None
+    assert unfinished_action(log, t + ACTION_STALE + 1) is None  # crashed without its done line
+    assert unfinished_action("2026-12-03T10:00:06.000000+00:00 bmc-ha1 refused: not mine\n", t) is None
+    assert unfinished_action("", t) is None
