@@ -3,7 +3,8 @@ name and subnets so it can run beside a workshop lab), removed at the end whatev
 
 `make test` runs on two workers (`-n 2 --dist loadgroup`, pytest-xdist; `-n 0` serially): the
 modules that share the session's lab run in one group, the modules with labs of their own (bad
-input, fencing, the workshop walk, the classroom, the soak) in the other; each worker's names
+input, fencing, the workshop walk, the classroom, the soak, the example project) and the
+workshop's exercises in the other, which has a session lab of its own; each worker's names
 and subnets are its own."""
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ TEST_LABS = _names(TEST_LAB)
 # every lab name any worker may create, so a session cleans up what an interrupted one left
 ALL_TEST_LABS = tuple(n for i in range(MAX_WORKERS) for n in _names(_prefix(i)))
 # modules with labs of their own: run on the other worker than the modules sharing the session's lab
-SIDE_MODULES = ("test_fencing", "test_workshop_walk", "test_classroom", "test_soak", "test_bad_input")
+# (measured on two workers: the session lab's modules took 16 min and these 8; the workshop's
+# exercises and the example project moved here, each worker now has about 12 min)
+SIDE_MODULES = ("test_fencing", "test_workshop_walk", "test_classroom", "test_soak", "test_bad_input",
+                "test_workshop_exercises", "test_own_cluster")
 
 
 def make_config(name: str = TEST_LAB, net: int = MAIN_NET, **changes: object) -> LabConfig:
