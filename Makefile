@@ -55,7 +55,7 @@ browser: ## Debian's chromium for the dashboard's browser test (apt-get install 
 	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
 
-test: images browser ## every test but the slow ones, on two workers (about 18 min; PYTEST_ARGS="-n 0": serially)
+test: images browser ## every test but the slow ones, on two workers (about 14 min; PYTEST_ARGS="-n 0": serially)
 	$(BIN)/pytest -m 'not slow' -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-slow: images ## the slow tests: the article's own timers (deadtime 60 s), auto_failback off; about 5 min

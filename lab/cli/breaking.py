@@ -14,7 +14,7 @@ from ..model.config import CLIENT, NODES
 from ..observe.audit import WINDOWS, audit, window
 from ..observe.probe import Probe
 from ..recovery import heal
-from ..scenario import SCENARIOS, run
+from ..scenario import SCENARIOS, overran, run
 from .options import name_arg
 
 WHERE = (CLIENT, "host")
@@ -126,6 +126,9 @@ def cmd_scenario(a: argparse.Namespace) -> int:
         verdict = "" if bounds is None else (f"  (expected {bounds[0]:g}..{bounds[1]:g} s: "
                                              f"{'ok' if step['within_bounds'] else 'OUTSIDE'})")
         print(f"  {step['label']:22} outage {'no recovery' if out is None else f'{out:.2f} s'}{verdict}")
+        print(f"  {'':22} phases: {step['phases_text']}")
+        if bounds is not None and not step["within_bounds"]:
+            print(f"  {'':22} {overran(step, result['times'])}")
         for h in step["holds"]:
             print(f"  {'':22} {'ok' if h['ok'] else 'FAILED'}: {h['what']}" + ("" if h["ok"] else f" ({h['seen']})"))
     s = result["summary"]
