@@ -18,8 +18,8 @@ BMC_LOG = "/var/log/bmc.log"  # each board's actions, RFC 3339 stamps (lab/image
 # ipmitool 1.8.19 asks for cipher suite 17 by default, which ipmi_sim does not offer: suite 3
 # (RAKP-HMAC-SHA1, AES-CBC-128) is the strongest it answers
 IPMI_LANPLUS = ("-I", "lanplus", "-C", "3")
-BOARD_START_WAIT = 20.0
-ACTION_STALE = 30.0  # a power action takes about a second (kill, start); one this old crashed  # ipmi_sim answers about 0.3 s after its container starts
+BOARD_START_WAIT = 20.0  # ipmi_sim answers about 0.3 s after its container starts
+ACTION_STALE = 30.0  # a power action takes about a second (kill, start); one this old crashed
 
 
 def ipmitool_argv(lab: LabHandle, node: str, *command: str) -> list[str]:
