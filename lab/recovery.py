@@ -10,7 +10,8 @@ from .engine.handle import LabHandle
 from .errors import CommandError, LabError
 from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, FENCE_BUDGET, NFS_SERVER, NODES
-from .model.contract import APACHE_RESOURCE, HB_TAKEOVER, MESSAGES, SEND_ARP
+from .model.contract import APACHE_RESOURCE, HA_DEBUG, HB_TAKEOVER, IPFAIL, MESSAGES, SEND_ARP
+from .observe import ipfail
 from .observe.audit import audit, heal_ends, line_count, lines_since
 from .observe.state import (ha_log, heartbeat_running, last_fence, line_is_fencing, node_state, peer_status, settled,
                              wait_nfs, wait_node_ready, who_serves)
@@ -58,6 +59,8 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
     restore_owner(lab)
     announce(lab, lab.cfg.master)
     finish_start_up_rounds(lab)
+    if settle_ipfail(lab):
+        restore_owner(lab)
     heal_ends(lab)  # the fault episode is over: the next fault opens a new audit window
 
 
@@ -148,6 +151,76 @@ def wait_joined_or_wedged(lab: LabHandle) -> str | None:
 
     return wait_until("both nodes to finish heartbeat's start-up round", state, timeout=lab.cfg.start_wait,
                       interval=0.2)[0]
+
+
+IPFAIL_TAIL = 400  # ipfail's lines of the debug log read: the running ipfail's recent ones
+
+
+def ipfail_pending(lab: LabHandle, node: str) -> tuple[str | None, str]:
+    """What ipfail on `node` still means to do (lab.observe.ipfail), from its debug log."""
+    if lab.container_status(node) != "running" or not heartbeat_running(lab, node):
+        return None, ""
+    res = lab.sh(node, f"grep -a 'ipfail: \\[' {HA_DEBUG} 2>/dev/null | tail -n {IPFAIL_TAIL}", timeout=10)
+    return ipfail.pending(res.output) if res.ran else (None, "")
+
+
+def settle_ipfail(lab: LabHandle) -> bool:
+    """The heal's last step: ipfail on neither node means to give anything up. A delayed
+    give-up, or the 10 s ipfail sleeps before asking its peer again, ends by itself: wait for
+    it. A give-up it holds until its peer is stable would wait for the next transition,
+    whatever it is, and hand the resources over then: heartbeat respawns a stopped ipfail,
+    and the new one starts with nothing held. True if ipfail did anything (the caller checks
+    the owner again)."""
+    acted = False
+    for _ in range(3):
+        seen = {n: ipfail_pending(lab, n) for n in NODES}
+        busy = {n: p for n, p in seen.items() if p[0]}
+        if not busy:
+            return acted
+        acted = True
+        held = [n for n, (what, _) in busy.items() if what == ipfail.HELD]
+        for node in held:
+            lab.say(f"heal: ipfail on {node} holds {ipfail.HELD} (since {busy[node][1]}); restarting ipfail there")
+            restart_ipfail(lab, node)
+        if len(held) < len(busy):
+            waiting = ", ".join(f"{n}: {what}" for n, (what, _) in busy.items() if what != ipfail.HELD)
+            lab.say(f"heal: waiting for ipfail ({waiting}) ...")
+
+        def quiet() -> tuple[bool, str]:
+            now = {n: ipfail_pending(lab, n)[0] for n in NODES}
+            return not any(w in (ipfail.TIMER, ipfail.ASLEEP) for w in now.values()), \
+                ", ".join(f"{n}: {w or 'nothing pending'}" for n, w in now.items())
+
+        wait_until("ipfail to finish what it began (a delayed give-up, its 10 s sleep)", quiet,
+                   timeout=IPFAIL_SLEEP + 2 * lab.cfg.times.keepalive + 5, interval=0.3)
+    still = {n: p for n in NODES if (p := ipfail_pending(lab, n))[0]}
+    if still:
+        raise LabError("ipfail still means to give resources up after the heal: "
+                       + "; ".join(f"{n}: {w} since {t}" for n, (w, t) in still.items())
+                       + f". Expected nothing pending; see {HA_DEBUG} on those nodes.")
+    return acted
+
+
+IPFAIL_SLEEP = 10  # ipfail sleeps 10 s once its peer is stable before asking again (ipfail.c)
+
+
+def restart_ipfail(lab: LabHandle, node: str) -> None:
+    """Stop ipfail on `node`; heartbeat respawns it (`respawn hacluster ipfail`; it logs the
+    respawn as an ERROR): wait for the new one to have answered its peer's count of ping
+    nodes, the exchange its join starts."""
+    old = lab.sh(node, f"pgrep -xf {IPFAIL} || true", timeout=10).output.split()
+    lab.sh(node, f"pkill -TERM -xf {IPFAIL} || true", timeout=10)
+
+    def answered() -> tuple[bool, str]:
+        pids = lab.sh(node, f"pgrep -xf {IPFAIL} || true", timeout=10).output.split()
+        new = [p for p in pids if p not in old]
+        if not new:
+            return False, f"ipfail pids {pids or 'none'}, the old ones {old}"
+        said = lab.sh(node, f"grep -a 'ipfail: \\[{new[0]}\\]' {HA_DEBUG}", timeout=10).output
+        return any(a in said for a in ipfail.ANSWERS), f"ipfail {new[0]} has not answered its peer's count yet"
+
+    wait_until(f"heartbeat to respawn ipfail on {node}, and the new one to answer its peer", answered,
+               timeout=15, interval=0.3)
 
 
 def wait_ipfail_settled(lab: LabHandle, node: str, marks: dict[str, int]) -> None:

@@ -8,7 +8,8 @@ Every fault has a declared expectation (who serves while it holds, the client-vi
 it may cause, and the transients it may produce, such as a resumed node that owns the
 resources for a moment beside the other); what a fault does beyond that is an unexpected
 anomaly. The same seed draws the same sequence: a failing step is replayed with
-`--seed S --faults K`."""
+`--seed S --faults K`, or from a few faults before it with `--seed S --from J --faults K`
+(faults J to K only: what a fault leaves behind is often what the next one trips on)."""
 
 from __future__ import annotations
 
@@ -173,21 +174,27 @@ def judge(cfg: LabConfig, action: Action, served: str | None, outage_s: float | 
 
 
 def run(lab: LabHandle, count: int | None = None, duration: float | None = None, seed: str | None = None,
-        report_dir: Path | None = None, say: Callable[[str], None] = print, hz: float = 20.0) -> dict:
-    """Run the soak; return its result (and write the report). Stops at `count` faults or once
-    `duration` seconds have passed (whichever is given)."""
+        report_dir: Path | None = None, say: Callable[[str], None] = print, hz: float = 20.0,
+        start: int = 1) -> dict:
+    """Run the soak; return its result (and write the report). Stops at fault number `count`
+    or once `duration` seconds have passed (whichever is given); begins at fault number
+    `start` of the seed's sequence (1: the whole sequence)."""
     if (count is None) == (duration is None):
         raise ConfigError("give either a number of faults or a duration")
     if count is not None and count < 1:
         raise ConfigError(f"--faults {count}: expected at least 1")
     if duration is not None and duration <= 0:
         raise ConfigError(f"--duration {duration:g}: expected more than 0 s")
+    if start < 1 or (count is not None and start > count):
+        raise ConfigError(f"--from {start}: expected a fault number from 1" + (f" to --faults {count}" if count else ""))
     if lab.cfg.stonith != "none":
         raise ConfigError(f"lab {lab.cfg.name!r} fences ({lab.cfg.stonith}): the soak's expectations are for a "
                           "cluster without fencing; soak a lab made with `lab up` (no --stonith)")
     seed = seed or str(int(time.time()))
-    sequence = plan(lab.cfg, count or 100000, seed)
-    say(f"soak: seed {seed}, " + (f"{count} fault(s)" if count else f"for {duration:g} s")
+    sequence = plan(lab.cfg, count or 100000, seed)[start - 1:]
+    say(f"soak: seed {seed}, " + (f"faults {start} to {count}" if count and start > 1 else
+                                  f"{count} fault(s)" if count else f"for {duration:g} s")
+        + (f" from fault {start}" if start > 1 and not count else "")
         + f", holds {hold_bounds(lab.cfg)[0]:g}-{hold_bounds(lab.cfg)[1]:g} s; healing first ...")
     recovery.heal(lab)
     steps: list[StepResult] = []
@@ -211,7 +218,7 @@ def run(lab: LabHandle, count: int | None = None, duration: float | None = None,
                 break  # the lab is not in a known state: what follows would not mean anything
         samples = probe.samples
     events = [e for e in logs.sorted_events() if e.t >= t_start - 1.0]
-    result = _result(lab, seed, steps, samples, t_start, hz, failed_at)
+    result = _result(lab, seed, steps, samples, t_start, hz, failed_at, start)
     result["events_count"] = len(events)
     if report_dir is not None:
         result["files"] = write_report(Path(report_dir), result, samples, events, marks)
@@ -308,7 +315,7 @@ def _count(items) -> dict[str, int]:  # noqa: ANN001
 
 
 def _result(lab: LabHandle, seed: str, steps: list[StepResult], samples: list, t0: float, hz: float,
-            failed_at: int | None) -> dict:
+            failed_at: int | None, start: int = 1) -> dict:
     unexpected = [s for s in steps if s.unexpected or s.heal_error]
     first = unexpected[0].index if unexpected else None
     return {
@@ -329,7 +336,9 @@ def _result(lab: LabHandle, seed: str, steps: list[StepResult], samples: list, t
         "unexpected_anomalies": sum(len(s.unexpected) for s in steps),
         "heals_failed": sum(bool(s.heal_error) for s in steps),
         "stopped_at": failed_at,
-        "replay": None if first is None else f"lab soak --seed {seed} --faults {first}",
+        "first_fault": start,
+        "replay": None if first is None else f"lab soak --seed {seed}"
+                  + (f" --from {start}" if start > 1 else "") + f" --faults {first}",
         "per_kind": per_kind(steps),
         # the scenario report's shape: one mark and outage per fault (heals are marks too)
         "steps": [{"label": f"{s.index}. {s.label}", "outage_s": s.outage_s, "notes": _notes(s)} for s in steps],

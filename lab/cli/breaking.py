@@ -65,6 +65,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     how_long.add_argument("--faults", type=int, metavar="N", help="how many faults")
     how_long.add_argument("--duration", metavar="TIME", help="for how long: seconds, or with s, m or h (30m)")
     p.add_argument("--seed", help="the random seed (default: the time); the same seed draws the same faults")
+    p.add_argument("--from", dest="start", type=int, default=1, metavar="J",
+                   help="begin at fault J of the seed's sequence (replay the faults before a failing one)")
     p.add_argument("--report", metavar="DIR", help="write timeline.png, report.html and report.json into DIR "
                    "(default reports/soak-LAB-SEED)")
     p.set_defaults(func=cmd_soak)
@@ -166,11 +168,14 @@ def cmd_soak(a: argparse.Namespace) -> int:
     duration = parse_duration(a.duration) if a.duration is not None else None
     if a.faults is not None and a.faults < 1:
         raise ConfigError(f"--faults {a.faults}: expected at least 1")
+    if a.start < 1 or (a.faults is not None and a.start > a.faults):
+        raise ConfigError(f"--from {a.start}: expected a fault number from 1"
+                          + (f" to --faults {a.faults}" if a.faults is not None else ""))
     lab = LabHandle.attach(a.name)
     seed = a.seed or str(int(time.time()))
     report = Path(a.report or f"reports/soak-{lab.cfg.name}-{seed}")
     result = soak.run(lab, count=a.faults, duration=duration, seed=seed, report_dir=report,
-                      say=lambda m: print(m, flush=True))
+                      say=lambda m: print(m, flush=True), start=a.start)
     print(soak.report(result))
     print(f"  report: {result['files']['html']}  picture: {result['files']['png']}  numbers: {result['files']['json']}")
     return 0 if result["passed"] else 1

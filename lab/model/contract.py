@@ -28,6 +28,7 @@ LAB_ETC = _C["LAB_ETC"]  # the reference files `lab up` renders; the lab's solut
 BOOTED_MARK = _C["BOOTED_MARK"]  # node-init touches it when the boot is over
 AUTOSTART_MARK = _C["AUTOSTART_MARK"]  # if present, heartbeat starts at boot (an enabled service)
 HA_LOG = _C["HA_LOG"]  # heartbeat's logfile (ha.cf)
+HA_DEBUG = _C["HA_DEBUG"]  # heartbeat's debugfile (ha.cf): its clients' debug lines, ipfail's among them
 MESSAGES = _C["MESSAGES"]  # rsyslog's file: heartbeat's local0 lines, microsecond stamps
 SERIAL_DEVICE = _C["SERIAL_DEVICE"]  # the null-modem cable's end
 SHARE_MOUNT = _C["SHARE_MOUNT"]  # where heartbeat mounts the share

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import BMC_USER, CLIENT, NFS_SERVER, NODES, LabConfig, _secs, bmc_host
 from .custom import Custom
-from .contract import GANESHA_EXPORTS, HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
+from .contract import GANESHA_EXPORTS, HA_DEBUG, HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
 
 ARTICLE_DOMAIN = "haw2.ibm.com"  # the article's names, as its sample pages carry them
 ARTICLE_CLUSTER = f"ha.{ARTICLE_DOMAIN}"
@@ -29,7 +29,7 @@ def ha_cf(cfg: LabConfig) -> str:
 # /etc/ha.d/ha.cf rendered by the heartbeat lab {cfg.name!r} (timing profile {cfg.timing!r}).
 # The article's Listing 6, with an Ethernet medium beside the serial cable.
 #	File to write debug messages to
-debugfile /var/log/ha-debug
+debugfile {HA_DEBUG}
 #	File to write other messages to
 logfile	{HA_LOG}
 #	Facility to use for syslog()/logger

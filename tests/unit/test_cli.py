@@ -58,3 +58,10 @@ def test_up_from_a_directory_takes_its_names_timers_and_addresses(tmp_path, caps
     # the timers are ha.cf's: a timer option beside --from is refused, before anything
     assert main(["up", "--from", str(tmp_path), "--deadtime", "30", "--nfs-client", "fuse"]) == 2
     assert "--deadtime with --from: the timers are ha.cf's" in capsys.readouterr().err
+
+
+def test_a_soak_from_a_fault_beyond_its_last_is_refused_before_any_lab_is_touched(capsys):
+    assert main(["soak", "--faults", "10", "--from", "11", "--name", "nosuchlab"]) == 2
+    assert "--from 11: expected a fault number from 1 to --faults 10" in capsys.readouterr().err
+    assert main(["soak", "--faults", "10", "--from", "0", "--name", "nosuchlab"]) == 2
+    assert "--from 0" in capsys.readouterr().err
