@@ -50,10 +50,11 @@ unit: $(STAMP) ## the fast tests (no containers)
 lint: $(STAMP) ## ruff: pyflakes and bugbear checks
 	$(BIN)/ruff check --select F,E9,B --ignore B008,B905 lab tests conftest.py bench
 
-browser: ## Debian's chromium for the dashboard's browser test (apt-get install when missing)
-	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt-get) ..."; \
-	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
-	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
+browser: ## Debian's chromium and chromedriver for the class's browser tests (apt-get install when missing)
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
+	  echo "installing chromium and chromium-driver (apt-get) ..."; \
+	  apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver; }; }
 
 test: images browser ## every test but the slow ones, on two workers (about 14 min; PYTEST_ARGS="-n 0": serially)
 	$(BIN)/pytest -m 'not slow' -n 2 --dist loadgroup $(PYTEST_ARGS)

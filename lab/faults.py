@@ -7,12 +7,15 @@ heartbeat and IPaddr2 pointing at a name that no longer exists."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
+import docker.errors
+
 from . import heartbeat
 from .engine.handle import LabHandle
-from .errors import CommandError, ConfigError
+from .errors import CommandError, ConfigError, LabError
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .model.contract import FAULT_CHAIN_IN, FAULT_CHAIN_OUT, HB_STANDBY, HB_TAKEOVER
 from .observe.audit import fault_begins
@@ -73,9 +76,28 @@ def kill_node(lab: LabHandle, node: str | None) -> None:
     lab.wait_container(_node(node), "exited")
 
 
+PAUSE_TRIES = 3
+
+
 def pause_node(lab: LabHandle, node: str | None) -> None:
-    """A hung machine: every process frozen (cgroup freezer), the network still up."""
-    lab.container(_node(node)).pause()
+    """A hung machine: every process frozen (cgroup freezer), the network still up.
+
+    The freezer can give up ("OCI runtime pause failed: unable to freeze"): a process
+    waiting on the FUSE share cannot be frozen until nfs4fuse answers it, and nfs4fuse, in
+    the same container, may be frozen first. runc then thaws the container again; once the
+    request is answered the next try freezes it (seen once in a soak with a busy host)."""
+    container = lab.container(_node(node))
+    for attempt in range(1, PAUSE_TRIES + 1):
+        try:
+            container.pause()
+            break
+        except docker.errors.APIError as exc:
+            if "unable to freeze" not in str(exc) or attempt == PAUSE_TRIES:
+                raise LabError(f"could not pause {_node(node)} ({PAUSE_TRIES} tries): {str(exc).splitlines()[0]}. "
+                               "Expected the cgroup freezer to freeze every process of the container; "
+                               "see README, 'Faults'") from None
+            lab.say(f"pause {_node(node)}: the freezer gave up (a process held in the FUSE share?); trying again")
+            time.sleep(0.5 * attempt)  # the in-flight request ends by itself; nothing to poll
     lab.wait_container(_node(node), "paused")
 
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import docker.errors
+
 from . import faults, recovery
 from .engine.handle import LabHandle
 from .errors import ConfigError, LabError
@@ -41,6 +43,7 @@ DOUBLE_OWNER = "double-owner"  # heartbeat logged "Both machines own ..." (or "N
 OUTAGE = "outage"  # clients saw an outage beyond the fault's bound, or nobody answered until the heal
 WRONG_SERVER = "wrong-server"  # while the fault held, the other node served
 HEAL_FAILED = "heal-failed"  # `lab heal` did not bring the master back with one owner within its budget
+NOT_INJECTED = "not-injected"  # the engine refused the fault (a pause the freezer gave up on): healed, soak stops
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,7 @@ def run(lab: LabHandle, count: int | None = None, duration: float | None = None,
             say(f"[{action.index}{'/' + str(count) if count else ''}] {action.label:22} held {action.hold:4.1f} s  "
                 f"served {res.served or 'nobody'}  outage {_fmt(res.outage_s)}  heal {_fmt(res.heal_s)}"
                 + (f"  expected: {', '.join(res.expected)}" if res.expected else "") + flag)
-            if res.heal_error:
+            if res.heal_error or NOT_INJECTED in res.anomalies:
                 failed_at = action.index
                 break  # the lab is not in a known state: what follows would not mean anything
         samples = probe.samples
@@ -230,7 +233,19 @@ def _one(lab: LabHandle, action: Action, probe: Probe, marks: list[Mark]) -> Ste
     before = log_marks(lab)
     t = time.monotonic()
     marks.append(Mark(t, action.label))
-    faults.inject(lab, action.fault, action.node)
+    try:
+        faults.inject(lab, action.fault, action.node)
+    except (LabError, docker.errors.DockerException) as exc:
+        # what the fault did is unknown: heal, and stop the soak with what it says
+        t_heal = time.monotonic()
+        try:
+            recovery.heal(lab)
+            heal_error = ""
+        except LabError as heal_exc:
+            heal_error = str(heal_exc).splitlines()[0]
+        return StepResult(action.index, action.label, action.hold, t, None, None, None, [NOT_INJECTED], [],
+                          [f"{NOT_INJECTED}: {str(exc).splitlines()[0]}"], round(time.monotonic() - t_heal, 2),
+                          heal_error)
     exp = expectation(cfg, action)
     want = expected_server(cfg, exp)
     # the fault holds at least its drawn time, and long enough for the move it causes to

@@ -1,12 +1,17 @@
-"""lab class up, status, reset, down: one lab per trainee, found by the class's label."""
+"""lab class up, status, reset, serve, roster, down: one lab per trainee, found by the class's
+label; the class's record (roster, instructor's password hash, progress) on this machine."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from .. import classroom, dashboard
+from .. import classroom
 from ..errors import ConfigError
+from ..frontdoor import record as class_record
+from ..frontdoor import roster
+from ..frontdoor.keys import hash_password, new_credential
 from ..model.config import NFS_CLIENTS, TIMINGS, LabConfig
 from ..workshop.steps import STEPS
 from .options import stage_arg
@@ -28,6 +33,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     q.add_argument(classroom.TRUST_FLAG, dest="trust", action="store_true",
                    help="start the class on an engine whose container root is the host's root (rootful Docker): "
                         "only where every trainee may be root on this machine")
+    q.add_argument("--instructor-password-file", metavar="FILE",
+                   help="the instructor's password for `lab class serve`, read from FILE (default: one is made "
+                        "and shown once)")
     stage_arg(q, "serial", "where every trainee starts")
     q.set_defaults(func=cmd_up)
 
@@ -44,11 +52,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     engines_arg(q)
     q.set_defaults(func=cmd_reset)
 
-    q = csub.add_parser("serve", help="the instructor's dashboard: a live web page of the class on 127.0.0.1")
+    q = csub.add_parser("serve", help="the class's front door: each trainee's page (terminals, guide, check) and the "
+                                      "instructor's dashboard on the web, and an ssh door")
     q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
-    q.add_argument("--port", type=int, default=8000)
+    q.add_argument("--listen", default="127.0.0.1:8000", metavar="HOST:PORT",
+                   help="where the web front door listens (default 127.0.0.1:8000; 0.0.0.0:8443 for the network)")
+    q.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (and --tls-key)")
+    q.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    q.add_argument("--ssh-port", type=int, metavar="PORT", help="also an ssh door on this port (LAB@server, "
+                   "LAB+NODE@server), on the --listen host")
+    q.add_argument("--public-host", metavar="NAME", help="the server's name in the roster's URLs and ssh commands "
+                   "(default: the --listen host, or this machine's name when listening on every address)")
     engines_arg(q)
     q.set_defaults(func=cmd_serve)
+
+    q = csub.add_parser("roster", help="the class's roster: each trainee's URL, credential, ssh command, cluster "
+                                       "address (html: a printable sheet, one card per trainee)")
+    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
+    q.add_argument("--format", choices=roster.FORMATS, default="csv")
+    engines_arg(q)
+    q.set_defaults(func=cmd_roster)
 
     q = csub.add_parser("down", help="remove the named labs of the class (all if none is named)")
     q.add_argument("names", nargs="*", metavar="NAME")
@@ -62,11 +85,31 @@ def engines_arg(p: argparse.ArgumentParser) -> None:
                    help="docker contexts the class runs on (default: the engine of DOCKER_HOST)")
 
 
+def instructor_password(path: str | None) -> tuple[str, bool]:
+    """(the password, whether it was made here and must be shown)."""
+    if path is None:
+        return new_credential(), True
+    try:
+        text = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"--instructor-password-file {path}: {exc.strerror}") from None
+    if len(text) < 12:
+        raise ConfigError(f"--instructor-password-file {path}: expected a password of at least 12 characters")
+    return text, False
+
+
 def cmd_up(a: argparse.Namespace) -> int:
     base = LabConfig(timing=a.timing, nfs_client=a.nfs_client, stage=a.stage).resolved()
+    password, made = instructor_password(a.instructor_password_file)
     where = classroom.engines(a.engines)
     classroom.refuse_unsafe(where, a.trust)
+    names = classroom.member_names(a.prefix, a.count)
     started, failed = classroom.up(where, base, a.prefix, a.count, a.parallel)
+    record = class_record.ClassRecord.new(a.prefix, names, hash_password(password)).save()
+    progress = class_record.Progress(a.prefix)
+    for m in started:
+        progress.begin(m.cfg.name)
+    progress.save()
     print(f"\nclass {a.prefix!r}: {len(started)} lab(s) up at the stage {a.stage!r}"
           + (f", {len(failed)} failed" if failed else ""))
     for r in classroom.rows(sorted(started, key=lambda m: m.cfg.name), progress=False):
@@ -74,11 +117,20 @@ def cmd_up(a: argparse.Namespace) -> int:
               f"({r['engine_kind']})")
     for cfg, error in failed:
         print(f"  {cfg.name:14} FAILED: {error}")
+    print(f"\nthe class's roster (one credential per lab) is in {record.path}")
+    if made:
+        print(f"the instructor's password, shown this once: {password}")
+    print(f"serve it: lab class serve --class {a.prefix} --listen 0.0.0.0:8443 --tls-cert CERT --tls-key KEY "
+          "--ssh-port 2222; then `lab class roster --format html` prints a card per trainee")
     return 1 if failed else 0
 
 
 def cmd_status(a: argparse.Namespace) -> int:
     rows = classroom.rows(classroom.select(classroom.engines(a.engines), a.klass, []))
+    progress = class_record.Progress.load(a.klass)
+    ids = [s.id for s in STEPS]
+    for r in rows:
+        r["timeline"] = progress.timeline(r["name"], ids)
     if a.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -100,6 +152,10 @@ def cmd_status(a: argparse.Namespace) -> int:
 def cmd_reset(a: argparse.Namespace) -> int:
     chosen = classroom.select(classroom.engines(a.engines), a.klass, a.names)
     done, failed = classroom.reset(chosen, a.stage)
+    progress = class_record.Progress.load(a.klass)
+    for lab in done:
+        progress.begin(lab.cfg.name)
+    progress.save()
     print(f"reset {len(done)} lab(s)" + (f"; failed: {', '.join(m.cfg.name for m, _ in failed)}" if failed else ""))
     return 1 if failed else 0
 
@@ -113,13 +169,25 @@ def cmd_down(a: argparse.Namespace) -> int:
         print(f"nothing to remove: no class {a.klass!r} on this engine")
         return 0
     n = classroom.down(cfgs)
+    if not a.names:
+        class_record.remove_class(a.klass)
     print(f"removed {len(cfgs)} lab(s) of class {a.klass!r} ({n} objects)")
     return 0
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
+    from ..frontdoor.server import Listen, Running, serve_forever, tls_context
+    listen = Listen.parse(a.listen)
+    ssh = None if a.ssh_port is None else Listen.parse(f"{listen.host}:{a.ssh_port}", "--ssh-port")
+    tls = tls_context(a.tls_cert, a.tls_key)
     where = classroom.engines(a.engines)
     classroom.select(where, a.klass, [])  # a class that does not exist is refused before serving
-    print(f"dashboard of class {a.klass!r}: http://127.0.0.1:{a.port}/  (Ctrl-C stops it)")
-    dashboard.app(where, a.klass).run(host="127.0.0.1", port=a.port, threaded=True)
+    serve_forever(Running(where, a.klass, listen, tls, ssh, a.public_host))
+    return 0
+
+
+def cmd_roster(a: argparse.Namespace) -> int:
+    record = class_record.ClassRecord.load(a.klass)
+    cfgs = {m.cfg.name: m.cfg for m in classroom.members(classroom.engines(a.engines), a.klass)}
+    print(roster.render(record, cfgs, a.format))
     return 0

@@ -1,6 +1,9 @@
 """Several labs on one engine without hand-picked addresses: `lab up --name` picks free
 subnets, VIP and port under a lock, so two started at the same moment never collide, and
-`lab ls` lists every lab with its stage, progress and URLs."""
+`lab ls` lists every lab with its stage, progress and URLs. Then a class over two engines,
+served as an instructor serves it (`lab class serve`, the web front door and the ssh door):
+a trainee in a real browser (Debian's chromium, driven by Selenium) and by ssh, in their own
+lab and nowhere else; the instructor's dashboard and actions."""
 
 from __future__ import annotations
 
@@ -12,46 +15,26 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from docker.context import ContextAPI
-from werkzeug.serving import make_server
-
 from conftest import TEST_LAB
-from lab import classroom, dashboard
 from lab.engine.contexts import ensure_docker_config
 from lab.engine.handle import LabHandle
 from lab.provision import remove_lab
+from lab.workshop.course import find_steps, guide_text
 
 PAIR = (f"{TEST_LAB}-a", f"{TEST_LAB}-b")
 
 
-@contextlib.contextmanager
-def serving(app):  # noqa: ANN001, ANN201
-    """The Flask app on 127.0.0.1, a free port, in a thread; stopped afterwards."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-
-
-def browser_dom(url: str) -> str:
-    """The page as Debian's chromium renders it, headless (make test installs it)."""
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is missing: `make browser` installs it"
-    res = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                          "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:]
-    return res.stdout
-
-
 def lab_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=300)
+
+
+EVIDENCE = Path(__file__).resolve().parents[2] / "reports" / "tests" / "class"  # the README's screenshots
 
 
 def test_two_labs_started_at_the_same_moment_get_their_own_addresses_and_lab_ls_lists_them(docker, lab):  # noqa: ANN001
@@ -85,10 +68,12 @@ def test_two_labs_started_at_the_same_moment_get_their_own_addresses_and_lab_ls_
 
 
 CLASS = f"{TEST_LAB}-c"  # its labs: hatest-c01, hatest-c02
+NAMES = [f"{CLASS}01", f"{CLASS}02"]
 ENGINES = (f"{TEST_LAB}-e1", f"{TEST_LAB}-e2")  # two docker contexts, both reaching this machine's engine
+INSTRUCTOR_PASSWORD = "a class of two, served"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def contexts():  # noqa: ANN201
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     ensure_docker_config()  # where `lab class` (another process) looks them up
@@ -102,56 +87,283 @@ def contexts():  # noqa: ANN201
             ContextAPI.remove_context(name)
 
 
-def test_a_class_over_two_engines_is_listed_with_its_progress_resets_and_goes_down_leaving_nothing(
-        docker, lab, contexts):  # noqa: ANN001
+@pytest.fixture(scope="module")
+def state_home(tmp_path_factory):  # noqa: ANN001, ANN201
+    """The class's record (roster, progress) in a directory of the test's own, for this
+    process and the `lab` processes it starts."""
+    old = os.environ.get("LAB_STATE_HOME")
+    os.environ["LAB_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield Path(os.environ["LAB_STATE_HOME"])
+    if old is None:
+        os.environ.pop("LAB_STATE_HOME", None)
+    else:
+        os.environ["LAB_STATE_HOME"] = old
+
+
+def test_a_class_is_refused_on_an_engine_whose_container_root_is_host_root(docker, contexts, state_home):  # noqa: ANN001
+    # this machine's engine is rootful: container root is the host's root, so a class (every
+    # trainee root in nodes with CAP_SYS_ADMIN) is refused before anything is made
+    res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial", "--engines", contexts)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "host's root" in res.stderr and "lab engine rootless" in res.stderr and "--trust-trainees" in res.stderr
+    assert docker.networks.list(filters={"label": f"io.heartbeat-lab.lab={CLASS}01"}) == []
+    assert not (state_home / "classes" / CLASS).exists()
+
+
+@pytest.fixture(scope="module")
+def klass(docker, contexts, state_home, tmp_path_factory):  # noqa: ANN001, ANN201
+    """A class of two labs dealt over the two contexts, the instructor's password from a file
+    (unless the instructor says every trainee may be root here: this machine's engine)."""
+    pw = tmp_path_factory.mktemp("instructor") / "password"
+    pw.write_text(INSTRUCTOR_PASSWORD + "\n")
     try:
-        # this machine's engine is rootful: container root is the host's root, so a class (every
-        # trainee root in nodes with CAP_SYS_ADMIN) is refused before anything is made ...
-        res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial", "--engines", contexts)
-        assert res.returncode == 2, (res.stdout, res.stderr)
-        assert "host's root" in res.stderr and "lab engine rootless" in res.stderr and "--trust-trainees" in res.stderr
-        assert docker.networks.list(filters={"label": f"io.heartbeat-lab.lab={CLASS}01"}) == []
-        # ... unless the instructor says every trainee may be root here
         res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial", "--engines", contexts,
-                      "--trust-trainees")
+                      "--trust-trainees", "--instructor-password-file", str(pw))
         assert res.returncode == 0, res.stderr[-2000:]
-        assert "(rootful)" in res.stdout
-        names = [f"{CLASS}01", f"{CLASS}02"]
-        assert all(n in res.stdout for n in names) and "127.0.0.1:" in res.stdout
-        status = json.loads(lab_cli("class", "status", "--class", CLASS, "--json", "--engines", contexts).stdout)
-        assert [r["name"] for r in status] == names
-        assert [r["engine"] for r in status] == list(ENGINES)  # dealt round the engines
-        assert [r["engine_kind"] for r in status] == ["rootful", "rootful"]
-        assert all(r["steps_done"] == 1 and r["next"] == "nfs-export" for r in status), status
-        assert len({r["local_url"] for r in status}) == 2
-
-        # the instructor's dashboard, in a real browser: every lab with its progress
-        with serving(dashboard.app(classroom.engines(list(ENGINES)), CLASS)) as url:
-            page = browser_dom(url)
-            for name in names:
-                row = re.search(rf'<tr class="lab" id="lab-{name}" data-steps-done="(\d+)"', page)
-                assert row and row.group(1) == "1", page[:3000]
-            assert page.count("http://127.0.0.1:") >= 2
-            assert page.count(f"{ENGINES[0]} (rootful)") == 1 and page.count(f"{ENGINES[1]} (rootful)") == 1
-
-            # one trainee exports /ha: the class table and the page show it
-            first = LabHandle.attach(names[0], docker)
-            first.sh("nfsha", f"mkdir -p /ha && echo '/ha {first.cfg.lan}(rw,sync,no_root_squash)' > /etc/exports "
-                              "&& exportfs -ra", check=True)
-            page = browser_dom(url)
-            assert re.search(rf'id="lab-{names[0]}" data-steps-done="2"', page), page[:3000]
-            assert re.search(rf'id="lab-{names[1]}" data-steps-done="1"', page)
-        table = lab_cli("class", "status", "--class", CLASS).stdout
-        assert f"{names[0]}" in table and "fstab" in table.splitlines()[1], table
-        res = lab_cli("class", "reset", names[0], "--class", CLASS, "--engines", contexts)
-        assert res.returncode == 0, res.stderr[-2000:]
-        status = json.loads(lab_cli("class", "status", "--class", CLASS, "--json").stdout)
-        assert status[0]["next"] == "nfs-export" and status[0]["local_url"] == f"http://127.0.0.1:{first.cfg.local_port}/"
-
-        res = lab_cli("class", "down", "--class", CLASS, "--engines", contexts)
-        assert res.returncode == 0 and "removed 2 lab(s)" in res.stdout
-        assert docker.containers.list(all=True, filters={"label": f"io.heartbeat-lab.lab={names[0]}"}) == []
-        assert lab_cli("class", "status", "--class", CLASS).returncode == 2  # no such class any more
+        assert "(rootful)" in res.stdout and "shown this once" not in res.stdout  # the file's password
+        assert all(n in res.stdout for n in NAMES) and "127.0.0.1:" in res.stdout
+        yield res
     finally:
-        for name in (f"{CLASS}01", f"{CLASS}02"):
+        for name in NAMES:
             remove_lab(docker, name, None)
+
+
+@pytest.fixture(scope="module")
+def served(klass, contexts):  # noqa: ANN001, ANN201
+    """`lab class serve` as the instructor runs it (a process of its own), on 127.0.0.1 with
+    any free web and ssh port; stopped afterwards."""
+    proc = subprocess.Popen([sys.executable, "-m", "lab", "class", "serve", "--class", CLASS, "--engines", contexts,
+                             "--listen", "127.0.0.1:0", "--ssh-port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"lab\(s\) at (http://127\.0\.0\.1:\d+/); ssh -p (\d+) ", line)
+        assert m, f"expected the server's address, saw {line!r}; {proc.stderr.read()[-2000:] if proc.poll() else ''}"
+        yield {"url": m.group(1), "ssh_port": int(m.group(2)), "proc": proc}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def credentials() -> dict[str, dict]:
+    res = lab_cli("class", "roster", "--class", CLASS, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    return {t["lab"]: t for t in json.loads(res.stdout)["trainees"]}
+
+
+def test_the_class_is_listed_with_its_progress_and_its_roster_gives_each_trainee_a_door(
+        served, contexts):  # noqa: ANN001
+    status = json.loads(lab_cli("class", "status", "--class", CLASS, "--json", "--engines", contexts).stdout)
+    assert [r["name"] for r in status] == NAMES
+    assert [r["engine"] for r in status] == list(ENGINES)  # dealt round the engines
+    assert [r["engine_kind"] for r in status] == ["rootful", "rootful"]
+    assert all(r["steps_done"] == 1 and r["next"] == "nfs-export" for r in status), status
+    assert all(r["timeline"][-1]["step"] == "nfs-export" and r["timeline"][-1]["current"] for r in status)
+    roster = credentials()
+    for name in NAMES:
+        t = roster[name]
+        assert t["url"] == f"{served['url']}lab/{name}/" and t["ssh"] == f"ssh -p {served['ssh_port']} {name}@127.0.0.1"
+        assert len(t["password"].replace("-", "")) == 26 and name not in t["password"]
+    assert roster[NAMES[0]]["password"] != roster[NAMES[1]]["password"]
+    html = lab_cli("class", "roster", "--class", CLASS, "--format", "html").stdout
+    assert html.count('class="card"') == 2
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201
+    """Debian's chromium, driven by Selenium through Debian's chromedriver (`make browser`)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    for tool in ("chromium", "chromedriver"):
+        assert shutil.which(tool), f"{tool} is missing: `make browser` installs it"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,900"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    yield driver
+    driver.quit()
+
+
+def log_in(driver, url: str, name: str, password: str) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+    driver.delete_all_cookies()
+    driver.get(f"{url}login")
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "submit").click()
+
+
+def until(what: str, cond, timeout: float = 30) -> None:  # noqa: ANN001
+    """Poll a condition of the page: an assertion that says what was awaited."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
+        time.sleep(0.2)
+
+
+def test_a_trainee_in_a_browser_works_in_their_own_lab_terminals_serial_test_check_and_site(
+        served, browser, contexts, docker):  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+    me = credentials()[NAMES[0]]
+    log_in(browser, served["url"], NAMES[0], me["password"])
+    until("the trainee's page", lambda: browser.current_url == me["url"])
+    screen = lambda node: browser.execute_script(f"return window.labScreen('{node}')")  # noqa: E731
+
+    def type_in(node: str, text: str) -> None:
+        browser.find_element(By.ID, f"tab-{node}").click()
+        until(f"the {node} terminal's prompt", lambda: f"root@{node}" in screen(node))
+        browser.find_element(By.CSS_SELECTOR, f"#pane-{node} .xterm-helper-textarea").send_keys(text)
+
+    type_in("ha1", "hostname; cat /etc/ha.d/ha.cf; stty size\n")
+    lab = LabHandle.attach(NAMES[0], docker)
+    said = lab.sh("ha1", "cat /etc/ha.d/ha.cf").output.strip()  # what the file is (none yet at this stage)
+    until("hostname and cat's output in ha1's terminal", lambda: "\nha1\n" in screen("ha1") and said in screen("ha1"))
+    rows_cols = re.search(r"\n(\d+) (\d+)\n", screen("ha1"))
+    assert rows_cols and int(rows_cols.group(2)) > 80, screen("ha1")  # the terminal is the size of its pane
+
+    # the article's serial test, with two terminals side by side
+    browser.find_element(By.ID, "split").click()
+    type_in("ha1", "cat < /dev/ttyS0\n")
+    type_in("ha2", "echo hello-from-ha2 > /dev/ttyS0\n")
+    until("ha2's line at ha1's end of the cable", lambda: "hello-from-ha2" in screen("ha1").split("cat < /dev/ttyS0")[-1])
+    type_in("ha1", "\x03")  # Ctrl-C ends cat
+    until("a prompt after Ctrl-C", lambda: screen("ha1").rstrip().endswith("#"))
+
+    # the next step on nfsha, then "check my work"
+    type_in("nfsha", f"mkdir -p /ha && echo '/ha {lab.cfg.lan}(rw,sync,no_root_squash)' > /etc/exports && exportfs -ra"
+                     " && echo EXPORTED\n")
+    until("the export made", lambda: "\nEXPORTED" in screen("nfsha"))
+    browser.find_element(By.ID, "check").click()
+    until("the check's answer", lambda: browser.find_element(By.ID, "check-state").text.startswith("next:"), 120)
+    passed = [li.get_attribute("data-step") for li in browser.find_elements(By.CSS_SELECTOR, "#results li.pass")]
+    assert "nfs-export" in passed and browser.find_element(By.ID, "check-state").text == "next: fstab"
+    until("the guide of the next step", lambda: browser.find_element(By.ID, "guide").get_attribute("data-step") == "fstab")
+    guide = guide_text(find_steps(["fstab"])[0], lab.cfg)  # `lab guide fstab` for this trainee's lab
+    assert all(line in browser.find_element(By.ID, "guide").text for line in guide.splitlines()[:3] if line)
+    EVIDENCE.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(EVIDENCE / "trainee.png"))
+
+
+def test_a_trainee_reaches_nothing_but_their_own_lab(served, contexts):  # noqa: ANN001
+    import aiohttp
+    import asyncio
+    import requests
+    roster = credentials()
+    url = served["url"]
+    s = requests.Session()
+    r = s.post(f"{url}login", data={"name": NAMES[0], "password": roster[NAMES[0]]["password"]}, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+    other = NAMES[1]
+    for path in (f"lab/{other}/", f"lab/{other}/status", f"lab/{other}/guide", f"lab/{other}/handout",
+                 f"lab/{other}/site/hostname.html", "class/", "class/api"):
+        assert s.get(f"{url}{path}", allow_redirects=False).status_code == 403, path
+    assert s.post(f"{url}lab/{other}/check").status_code == 403
+    assert s.post(f"{url}class/action", json={"action": "reset", "labs": [NAMES[0]]}).status_code == 403
+    assert s.get(f"{url}v1.41/containers/json").status_code == 404  # no Docker API behind the door
+    assert s.get(f"{url}lab/{NAMES[0]}/term/bmc").status_code == 403  # a board is not a trainee's
+    cookies = dict(s.cookies)
+
+    async def terminal(lab: str) -> int:
+        async with aiohttp.ClientSession(cookies=cookies) as http:
+            try:
+                async with http.ws_connect(f"{url.replace('http', 'ws')}lab/{lab}/term/ha1"):
+                    return 101
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+    assert asyncio.run(terminal(other)) == 403 and asyncio.run(terminal(NAMES[0])) == 101
+    # nobody's session: the login page
+    assert requests.get(f"{url}lab/{NAMES[0]}/", allow_redirects=False).headers["Location"] == "/login"
+    # a wrong password is refused; repeated ones are slowed
+    stranger = requests.Session()
+    codes = [stranger.post(f"{url}login", data={"name": other, "password": "guess"}, allow_redirects=False)
+             for _ in range(5)]
+    assert [c.status_code for c in codes[:3]] == [302, 302, 302] and "error=" in codes[0].headers["Location"]
+    assert codes[3].status_code == 429 and int(codes[3].headers["Retry-After"]) >= 1
+    log = served["proc"]
+    assert log.poll() is None  # the server goes on
+
+
+def test_a_trainee_by_ssh_reaches_their_own_nodes_only(served, contexts):  # noqa: ANN001
+    import asyncio
+    import asyncssh
+    roster = credentials()
+    port, mine = served["ssh_port"], roster[NAMES[0]]["password"]
+
+    async def run(user: str, password: str, command: str) -> asyncssh.SSHCompletedProcess:
+        async with asyncssh.connect("127.0.0.1", port, username=user, password=password, known_hosts=None) as conn:
+            return await conn.run(command)
+
+    done = asyncio.run(run(f"{NAMES[0]}+ha1", mine, "hostname; test -e /var/run/docker.sock || echo no-docker-socket"))
+    assert done.stdout.split() == ["ha1", "no-docker-socket"] and done.exit_status == 0
+    done = asyncio.run(run(f"{NAMES[0]}+ha3", mine, "exit 3"))
+    assert done.exit_status == 3
+    for user, password in ((f"{NAMES[1]}+ha1", mine), (f"{NAMES[0]}+ha1", "wrong"), (f"{NAMES[0]}+bmc", mine)):
+        with pytest.raises(asyncssh.PermissionDenied):
+            asyncio.run(run(user, password, "hostname"))
+
+
+def test_the_instructor_solves_a_step_for_one_trainee_and_resets_another_from_the_dashboard(
+        served, browser, contexts, docker):  # noqa: ANN001
+    import requests
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+    url = served["url"]
+    log_in(browser, url, "instructor", INSTRUCTOR_PASSWORD)
+    until("the dashboard", lambda: browser.current_url == f"{url}class/")
+    until("both labs in the table", lambda: len(browser.find_elements(By.CSS_SELECTOR, "#labs tr.lab")) == 2)
+    until(f"{NAMES[0]}'s two steps done", lambda: browser.find_element(By.ID, f"lab-{NAMES[0]}")
+          .get_attribute("data-steps-done") == "2", 60)
+
+    def act(lab: str, action: str, step: str | None = None) -> None:
+        box = browser.find_element(By.CSS_SELECTOR, f"#lab-{lab} input[type=checkbox]")
+        if not box.is_selected():
+            box.click()
+        Select(browser.find_element(By.ID, "action")).select_by_visible_text(action)
+        if step:
+            Select(browser.find_element(By.ID, "step")).select_by_visible_text(step)
+        browser.find_element(By.ID, "do").click()
+        browser.switch_to.alert.accept()  # the confirmation
+        until(f"{action} started", lambda: browser.find_element(By.ID, "action-state").text.startswith("started"))
+        box = browser.find_element(By.CSS_SELECTOR, f"#lab-{lab} input[type=checkbox]")
+        box.click()  # untick
+
+    def last(lab: str) -> str:
+        return browser.find_element(By.CSS_SELECTOR, f"#lab-{lab} td:last-child").text
+
+    act(NAMES[0], "solve", "start-cluster")
+    until(f"the solve of {NAMES[0]} to end", lambda: last(NAMES[0]) == "solve: done", 240)
+    until("the solved steps in the table", lambda: "solved" in browser.find_element(By.ID, f"lab-{NAMES[0]}").text, 30)
+    # the trainee's site through the class server: the master answers
+    trainee = requests.Session()
+    trainee.post(f"{url}login", data={"name": NAMES[0], "password": credentials()[NAMES[0]]["password"]})
+    page = trainee.get(f"{url}lab/{NAMES[0]}/site/hostname.html")
+    assert page.status_code == 200 and "ha1" in page.text, page.text[:300]
+
+    def by() -> dict:
+        return {t["step"]: t["by"] for t in trainee.get(f"{url}lab/{NAMES[0]}/status").json()["timeline"] if t["by"]}
+    until("the class's record of start-cluster passing", lambda: "start-cluster" in by(), 60)
+    assert by()["nfs-export"] == "trainee" and by()["start-cluster"] == "instructor", by()
+
+    first = {c.name: c.attrs["State"]["StartedAt"] for c in docker.containers.list(
+        filters={"label": f"io.heartbeat-lab.lab={NAMES[0]}"})}
+    second = {c.name: c.id for c in docker.containers.list(filters={"label": f"io.heartbeat-lab.lab={NAMES[1]}"})}
+    act(NAMES[1], "reset")
+    until(f"the reset of {NAMES[1]} to end", lambda: last(NAMES[1]) == "reset: done", 180)
+    EVIDENCE.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(EVIDENCE / "dashboard.png"))
+    now = {c.name: c.id for c in docker.containers.list(filters={"label": f"io.heartbeat-lab.lab={NAMES[1]}"})}
+    assert set(now) == set(second) and not set(now.values()) & set(second.values())  # made again
+    assert {c.name: c.attrs["State"]["StartedAt"] for c in docker.containers.list(
+        filters={"label": f"io.heartbeat-lab.lab={NAMES[0]}"})} == first  # the other lab kept running
+    assert "ha1" in trainee.get(f"{url}lab/{NAMES[0]}/site/hostname.html").text  # still served
+
+
+def test_the_class_goes_down_leaving_nothing(docker, contexts, state_home, served):  # noqa: ANN001
+    served["proc"].terminate()
+    served["proc"].wait(timeout=30)
+    res = lab_cli("class", "down", "--class", CLASS, "--engines", contexts)
+    assert res.returncode == 0 and "removed 2 lab(s)" in res.stdout
+    assert docker.containers.list(all=True, filters={"label": f"io.heartbeat-lab.lab={NAMES[0]}"}) == []
+    assert not (state_home / "classes" / CLASS).exists()  # the roster and progress with it
+    assert lab_cli("class", "status", "--class", CLASS).returncode == 2  # no such class any more
