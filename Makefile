@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv images rootless-engine browser test-slow bench-load bench-class bench-fence bench-cts soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv images rootless-engine browser test-slow bench-load bench-class bench-door bench-fence bench-cts soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,6 +70,9 @@ bench-load: images ## outages and their phases while OTHERS (default 0,1,2,4) ot
 
 bench-class: images ## classroom load: COUNT labs (default 24), every master killed at once (bench/CLASS.md)
 	$(BIN)/python bench/class_load.py $(if $(COUNT),--count $(COUNT),)
+
+bench-door: images ## the class's front door: COUNT labs (default 24) served, dashboard times, COUNT trainees' pages open (bench/DOOR.md)
+	$(BIN)/python bench/class_door.py $(if $(COUNT),--count $(COUNT),)
 
 bench-cts: images ## Linux-HA's Cluster Test Suite, ITERATIONS (default 20) tests on a fast-timing lab (bench/CTS.md)
 	$(BIN)/python bench/cts_run.py $(if $(ITERATIONS),--iterations $(ITERATIONS),)
