@@ -73,6 +73,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     engines_arg(q)
     q.set_defaults(func=cmd_roster)
 
+    q = csub.add_parser("key", help="let a trainee in by ssh with their public key too (beside the roster's password)")
+    q.add_argument("name", metavar="LAB")
+    q.add_argument("key_file", metavar="PUBKEY", help="the trainee's public key file (OpenSSH format, e.g. id_ed25519.pub)")
+    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
+    q.set_defaults(func=cmd_key)
+
     q = csub.add_parser("down", help="remove the named labs of the class (all if none is named)")
     q.add_argument("names", nargs="*", metavar="NAME")
     q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
@@ -183,6 +189,28 @@ def cmd_serve(a: argparse.Namespace) -> int:
     where = classroom.engines(a.engines)
     classroom.select(where, a.klass, [])  # a class that does not exist is refused before serving
     serve_forever(Running(where, a.klass, listen, tls, ssh, a.public_host))
+    return 0
+
+
+def cmd_key(a: argparse.Namespace) -> int:
+    import asyncssh
+    record = class_record.ClassRecord.load(a.klass)
+    if a.name not in record.credentials:
+        raise ConfigError(f"{a.name!r}: not a lab of class {a.klass!r} (its labs: {', '.join(sorted(record.credentials))})")
+    try:
+        key = asyncssh.import_public_key(Path(a.key_file).read_text())
+    except OSError as exc:
+        raise ConfigError(f"{a.key_file}: {exc.strerror}") from None
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        raise ConfigError(f"{a.key_file}: not an ssh public key ({exc}); expected one line such as "
+                          "'ssh-ed25519 AAAA... name'") from None
+    text = key.export_public_key().decode().strip()
+    keys = record.public_keys.setdefault(a.name, [])
+    if text not in keys:
+        keys.append(text)
+        record.save()
+    print(f"{a.name}: {len(keys)} ssh key(s) ({key.get_fingerprint()} among them); a running `lab class serve` "
+          "takes it at the next login")
     return 0
 
 

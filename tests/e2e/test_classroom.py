@@ -284,7 +284,7 @@ def test_a_trainee_reaches_nothing_but_their_own_lab(served, contexts):  # noqa:
     assert log.poll() is None  # the server goes on
 
 
-def test_a_trainee_by_ssh_reaches_their_own_nodes_only(served, contexts):  # noqa: ANN001
+def test_a_trainee_by_ssh_reaches_their_own_nodes_only(served, contexts, tmp_path):  # noqa: ANN001
     import asyncio
     import asyncssh
     roster = credentials()
@@ -301,6 +301,22 @@ def test_a_trainee_by_ssh_reaches_their_own_nodes_only(served, contexts):  # noq
     for user, password in ((f"{NAMES[1]}+ha1", mine), (f"{NAMES[0]}+ha1", "wrong"), (f"{NAMES[0]}+bmc", mine)):
         with pytest.raises(asyncssh.PermissionDenied):
             asyncio.run(run(user, password, "hostname"))
+
+    # a trainee's own key, added by the instructor while the class is served
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    pub = tmp_path / "trainee.pub"
+    key.write_public_key(str(pub))
+    res = lab_cli("class", "key", NAMES[0], str(pub), "--class", CLASS)
+    assert res.returncode == 0, res.stderr
+
+    async def with_key(user: str) -> str:
+        async with asyncssh.connect("127.0.0.1", port, username=user, client_keys=[key], password=None,
+                                    known_hosts=None) as conn:
+            return (await conn.run("hostname")).stdout.strip()
+    assert asyncio.run(with_key(f"{NAMES[0]}+ha2")) == "ha2"
+    with pytest.raises(asyncssh.PermissionDenied):
+        asyncio.run(with_key(f"{NAMES[1]}+ha2"))
+    assert lab_cli("class", "key", NAMES[0], str(tmp_path), "--class", CLASS).returncode == 2  # not a key file
 
 
 def test_the_instructor_solves_a_step_for_one_trainee_and_resets_another_from_the_dashboard(
