@@ -319,7 +319,7 @@ def test_a_trainee_by_ssh_reaches_their_own_nodes_only(served, contexts, tmp_pat
     assert lab_cli("class", "key", NAMES[0], str(tmp_path), "--class", CLASS).returncode == 2  # not a key file
 
 
-def test_the_instructor_solves_a_step_for_one_trainee_and_resets_another_from_the_dashboard(
+def test_the_instructor_solves_for_one_trainee_resets_another_and_breaks_and_heals_a_lab_from_the_dashboard(
         served, browser, contexts, docker):  # noqa: ANN001
     import requests
     from selenium.webdriver.common.by import By
@@ -330,6 +330,9 @@ def test_the_instructor_solves_a_step_for_one_trainee_and_resets_another_from_th
     until("both labs in the table", lambda: len(browser.find_elements(By.CSS_SELECTOR, "#labs tr.lab")) == 2)
     until(f"{NAMES[0]}'s two steps done", lambda: browser.find_element(By.ID, f"lab-{NAMES[0]}")
           .get_attribute("data-steps-done") == "2", 60)
+    # the other trainee has been on nfs-export since the class began: stuck longest
+    until("who is stuck longest", lambda: browser.find_element(By.ID, "stuck").text.startswith(
+        f"stuck longest: {NAMES[1]}, ") and browser.find_element(By.ID, "stuck").text.endswith(" on nfs-export"))
 
     def act(lab: str, action: str, step: str | None = None) -> None:
         box = browser.find_element(By.CSS_SELECTOR, f"#lab-{lab} input[type=checkbox]")
@@ -373,6 +376,23 @@ def test_the_instructor_solves_a_step_for_one_trainee_and_resets_another_from_th
     assert {c.name: c.attrs["State"]["StartedAt"] for c in docker.containers.list(
         filters={"label": f"io.heartbeat-lab.lab={NAMES[0]}"})} == first  # the other lab kept running
     assert "ha1" in trainee.get(f"{url}lab/{NAMES[0]}/site/hostname.html").text  # still served
+
+    # a demonstration: the instructor kills the trainee's master; the trainee's browser sees
+    # the backup answer through the class server; the heal gives it back
+    def act_fault(lab: str, fault: str, node: str) -> None:
+        Select(browser.find_element(By.ID, "fault")).select_by_visible_text(fault)
+        Select(browser.find_element(By.ID, "node")).select_by_visible_text(node)
+        act(lab, "fail")
+
+    def site() -> str:
+        r = trainee.get(f"{url}lab/{NAMES[0]}/site/hostname.html")
+        return r.text if r.status_code == 200 else ""
+    act_fault(NAMES[0], "kill", "ha1")
+    until(f"the fault on {NAMES[0]}", lambda: last(NAMES[0]) == "fail: done", 60)
+    until("ha2 answering the trainee's site", lambda: "ha2" in site(), 60)
+    act(NAMES[0], "heal")
+    until(f"the heal of {NAMES[0]}", lambda: last(NAMES[0]) == "heal: done", 180)
+    assert "ha1" in site()
 
 
 def test_the_class_goes_down_leaving_nothing(docker, contexts, state_home, served):  # noqa: ANN001

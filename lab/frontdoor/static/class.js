@@ -17,9 +17,15 @@ async function refresh() {
   document.getElementById("sweep").textContent = c.sweep_seconds ? `a sweep of every lab took ${c.sweep_seconds} s` : "first sweep under way";
   const body = document.querySelector("#labs tbody");
   body.innerHTML = "";
+  // who is stuck longest: the longest time on the step being worked on
+  const stuck = c.labs.filter((l) => l.stuck_s !== null && l.stuck_s !== undefined)
+    .sort((a, b) => b.stuck_s - a.stuck_s)[0];
+  const current = stuck && (stuck.timeline || []).find((t) => t.current);
+  document.getElementById("stuck").textContent = stuck && current
+    ? `stuck longest: ${stuck.name}, ${fmt(stuck.stuck_s)} on ${current.step}` : "";
   for (const lab of c.labs) {
     const tr = document.createElement("tr");
-    tr.className = "lab"; tr.id = `lab-${lab.name}`;
+    tr.className = "lab" + (stuck && lab.name === stuck.name ? " stuck" : ""); tr.id = `lab-${lab.name}`;
     tr.dataset.stepsDone = lab.steps_done === undefined ? "" : lab.steps_done;
     const td = document.createElement("td");
     const box = document.createElement("input"); box.type = "checkbox"; box.checked = ticked.has(lab.name);
