@@ -75,7 +75,8 @@ class Running:
     def __init__(self, where: list[classroom.Engine], klass: str, listen: Listen, tls: ssl.SSLContext | None = None,
                  ssh: Listen | None = None, host: str | None = None, say: Callable[[str], None] = print) -> None:
         self.record = ClassRecord.load(klass)
-        self.service = ClassService(where, klass, self.record, say)
+        # the instructor's actions and their steps go to the server's log, beside the logins
+        self.service = ClassService(where, klass, self.record, logging.getLogger("lab.frontdoor.class").info)
         if not self.service.members:
             raise ConfigError(f"class {klass!r} has no lab on the engine(s): `lab class up --prefix {klass}` first")
         self.listen, self.tls, self.ssh, self.say = listen, tls, ssh, say
@@ -112,6 +113,7 @@ class Running:
 
 def serve_forever(running: Running) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # its INFO is a line per channel event
 
     async def main() -> None:
         await running.start()

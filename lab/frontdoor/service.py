@@ -54,12 +54,12 @@ class ClassService:
         with self.lock:
             return sorted(self.members)
 
-    def handle(self, name: str) -> LabHandle:
+    def handle(self, name: str, say: Callable[[str], None] | None = None) -> LabHandle:
         with self.lock:
             member = self.members.get(name)
         if member is None:
             raise KeyError(name)
-        return member.handle()
+        return member.handle(say) if say else member.handle()
 
     # ---- the view, refreshed in the background ----
     def start(self) -> None:
@@ -163,7 +163,7 @@ class ClassService:
             raise ConfigError(f"{', '.join(busy)}: an action is already under way there")
 
         def run(name: str) -> None:
-            lab = self.handle(name)
+            lab = self.handle(name, say=lambda msg: self.say(f"{name}: {msg}"))  # the action's steps, in the log
             try:
                 if action == "reset":
                     provision.reset(lab)

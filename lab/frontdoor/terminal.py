@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import threading
 from typing import Callable
@@ -26,8 +27,13 @@ class ExecTerminal:
                  tty: bool = True, size: tuple[int, int] | None = None) -> None:
         self.api = client.api
         self.tty = tty
+        self.container = container
         env = {"TERM": TERM} if tty else {}
-        self.exec_id = self.api.exec_create(container, argv or SHELL, tty=tty, stdin=True, environment=env)["Id"]
+        # the process notes its pid (in the container) before becoming the shell: closing the
+        # connection does not end a `docker exec` (moby #9098), so close() hangs it up
+        self.pidfile = f"/tmp/.lab-term-{secrets.token_hex(6)}"
+        wrapped = ["sh", "-c", f'echo $$ > {self.pidfile}; exec "$@"', "sh", *(argv or SHELL)]
+        self.exec_id = self.api.exec_create(container, wrapped, tty=tty, stdin=True, environment=env)["Id"]
         self._sock = self.api.exec_start(self.exec_id, socket=True, tty=tty)
         self.raw: socket.socket = getattr(self._sock, "_sock", self._sock)
         if size:
@@ -75,10 +81,18 @@ class ExecTerminal:
         return self.api.exec_inspect(self.exec_id).get("ExitCode")
 
     def close(self) -> None:
+        """Close the connection and end what runs in it: SIGHUP to the shell, which passes it
+        to its jobs (a `cat < /dev/ttyS0` left running would go on stealing the cable's
+        bytes from heartbeat)."""
         with contextlib.suppress(OSError):
             self.raw.close()
         with contextlib.suppress(OSError, AttributeError):
             self._sock.close()
+        with contextlib.suppress(docker.errors.APIError, docker.errors.NotFound):
+            running = self.api.exec_inspect(self.exec_id).get("Running")
+            hangup = f'kill -HUP "$(cat {self.pidfile})" 2>/dev/null; ' if running else ""
+            end = self.api.exec_create(self.container, ["sh", "-c", f"{hangup}rm -f {self.pidfile}"])
+            self.api.exec_start(end["Id"])
 
 
 def pump(term: ExecTerminal, loop: asyncio.AbstractEventLoop,
