@@ -11,6 +11,7 @@ from .. import classroom
 from ..errors import ConfigError
 from ..frontdoor import record as class_record
 from ..frontdoor import roster
+from ..frontdoor.extra import need
 from ..frontdoor.keys import hash_password, new_credential
 from ..model.config import NFS_CLIENTS, TIMINGS, LabConfig
 from ..workshop.steps import STEPS
@@ -177,11 +178,18 @@ def cmd_down(a: argparse.Namespace) -> int:
     n = classroom.down(cfgs)
     if not a.names:
         class_record.remove_class(a.klass)
+    elif (class_record.class_dir(a.klass) / "record.json").exists():  # those trainees' doors close too
+        record = class_record.ClassRecord.load(a.klass)
+        for name in a.names:
+            record.credentials.pop(name, None)
+            record.public_keys.pop(name, None)
+        record.save()
     print(f"removed {len(cfgs)} lab(s) of class {a.klass!r} ({n} objects)")
     return 0
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
+    need("lab class serve")
     from ..frontdoor.server import Listen, Running, serve_forever, tls_context
     listen = Listen.parse(a.listen)
     ssh = None if a.ssh_port is None else Listen.parse(f"{listen.host}:{a.ssh_port}", "--ssh-port")
@@ -193,6 +201,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 
 def cmd_key(a: argparse.Namespace) -> int:
+    need("lab class key")
     import asyncssh
     record = class_record.ClassRecord.load(a.klass)
     if a.name not in record.credentials:

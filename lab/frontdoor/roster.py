@@ -7,11 +7,12 @@ import csv
 import io
 import json
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pathlib import Path
 
 from ..model.config import LabConfig
 from .record import ClassRecord
-from .web import HERE
+
+HERE = Path(__file__).parent
 
 FORMATS = ("csv", "json", "html")
 
@@ -46,5 +47,8 @@ def render(record: ClassRecord, cfgs: dict[str, LabConfig], fmt: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
         return buf.getvalue()
+    from .extra import need
+    need("lab class roster --format html")
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     return env.get_template("roster.html").render(klass=record.klass, rows=rows, served=record.served)

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..errors import ConfigError
 from ..faults import FAULTS
-from ..model.config import NODES
+from ..model.config import CLIENT, NODES
 from ..workshop.handout import handout
 from .access import REACHABLE, Who, may_act, may_open
 from .keys import Limiter, check_password, same_credential
@@ -158,13 +158,19 @@ async def lab_handout(request: web.Request) -> web.Response:
 
 
 async def lab_site(request: web.Request) -> web.StreamResponse:
-    """The trainee's cluster pages through the class server: GET and HEAD only, to the lab's
-    own 127.0.0.1 publication (the cluster address, as the article's browser test)."""
+    """The trainee's cluster pages through the class server (GET and HEAD), as the article's
+    browser test asks for them: from the lab's own 127.0.0.1 publication when its engine is
+    this machine's, else from the lab's client, ha3, at the cluster address (an engine
+    reached over ssh or TCP publishes on its own machine's 127.0.0.1)."""
     _, name = await lab_for(request)
     handle = request.app[SERVICE].handle(name)
+    tail = request.match_info["tail"]
+    loop = asyncio.get_running_loop()
+    if not is_local(handle):
+        status, headers, body = await loop.run_in_executor(None, fetch_via_client, handle, tail, request.method)
+        return web.Response(status=status, body=body, headers=headers)
     from ..observe.state import local_url  # the published port, read from the engine
-    base = await asyncio.get_running_loop().run_in_executor(None, local_url, handle)
-    url = base + request.match_info["tail"]
+    url = await loop.run_in_executor(None, local_url, handle) + tail
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http, \
                 http.request(request.method, url, allow_redirects=False) as resp:
@@ -174,6 +180,24 @@ async def lab_site(request: web.Request) -> web.StreamResponse:
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise web.HTTPBadGateway(text=f"the cluster address of {name} did not answer ({exc or 'timeout'}): "
                                       "is heartbeat serving it? (`cl_status rscstatus` on the nodes)\n") from None
+
+
+def is_local(handle) -> bool:  # noqa: ANN001
+    """The lab's engine is this machine's (its unix socket): its 127.0.0.1 is ours."""
+    return handle.client.api.base_url == "http+docker://localhost"
+
+
+def fetch_via_client(handle, tail: str, method: str) -> tuple[int, dict, bytes]:  # noqa: ANN001
+    argv = ["curl", "-s", "-i", "-m", "8", *(["-I"] if method == "HEAD" else []), f"{handle.cfg.url}{tail}"]
+    out = handle.run(CLIENT, argv, timeout=15).output
+    head, _, body = out.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    if not lines or not lines[0].startswith("HTTP/"):
+        raise web.HTTPBadGateway(text=f"the cluster address of {handle.cfg.name} did not answer from ha3\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])
+               if k.strip().lower() not in HOP_HEADERS}
+    return status, headers, body.encode()
 
 
 async def lab_terminal(request: web.Request) -> web.StreamResponse:

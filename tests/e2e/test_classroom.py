@@ -24,6 +24,7 @@ import pytest
 from docker.context import ContextAPI
 from conftest import TEST_LAB
 from lab.engine.contexts import ensure_docker_config
+from lab.frontdoor.web import fetch_via_client
 from lab.engine.handle import LabHandle
 from lab.provision import remove_lab
 from lab.workshop.course import find_steps, guide_text
@@ -290,6 +291,58 @@ def test_a_trainee_reaches_nothing_but_their_own_lab(served, contexts):  # noqa:
     assert f"403 127.0.0.1 trainee:{NAMES[0]} /lab/{other}/term/ha1" in served["log"].read_text()  # logged
 
 
+def test_served_with_a_certificate_the_door_speaks_https_and_its_cookie_is_secure(klass, contexts, tmp_path):  # noqa: ANN001
+    import datetime
+
+    import requests
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                        serialization.PrivateFormat.TraditionalOpenSSL,
+                                                        serialization.NoEncryption()))
+    proc = subprocess.Popen([sys.executable, "-m", "lab", "class", "serve", "--class", CLASS, "--engines", contexts,
+                             "--listen", "127.0.0.1:0", "--public-host", "localhost", "--tls-cert",
+                             str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"lab\(s\) at (https://localhost:\d+/)", line)
+        assert m and "WARNING" not in line, line
+        s = requests.Session()
+        s.verify = str(tmp_path / "cert.pem")
+        assert s.get(f"{m.group(1)}login").status_code == 200
+        r = s.post(f"{m.group(1)}login", data={"name": "instructor", "password": INSTRUCTOR_PASSWORD},
+                   allow_redirects=False)
+        cookie = r.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie, cookie
+        with pytest.raises(requests.exceptions.ConnectionError):  # no plain HTTP on that port
+            requests.get(m.group(1).replace("https:", "http:") + "login", timeout=5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    # served on every address without a certificate: said loudly
+    proc = subprocess.Popen([sys.executable, "-m", "lab", "class", "serve", "--class", CLASS, "--engines", contexts,
+                             "--listen", "0.0.0.0:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert "WARNING" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_a_trainee_by_ssh_reaches_their_own_nodes_only(served, contexts, tmp_path):  # noqa: ANN001
     import asyncio
     import asyncssh
@@ -364,6 +417,9 @@ def test_the_instructor_solves_for_one_trainee_resets_another_and_breaks_and_hea
     trainee.post(f"{url}login", data={"name": NAMES[0], "password": credentials()[NAMES[0]]["password"]})
     page = trainee.get(f"{url}lab/{NAMES[0]}/site/hostname.html")
     assert page.status_code == 200 and "ha1" in page.text, page.text[:300]
+    # a lab on an engine of another machine is fetched by its own client, ha3: the same page
+    status, headers, body = fetch_via_client(LabHandle.attach(NAMES[0], docker), "hostname.html", "GET")
+    assert status == 200 and body.decode().strip() == page.text.strip() and "text/html" in headers["Content-Type"]
 
     def by() -> dict:
         return {t["step"]: t["by"] for t in trainee.get(f"{url}lab/{NAMES[0]}/status").json()["timeline"] if t["by"]}
