@@ -122,8 +122,8 @@ def cmd_up(a: argparse.Namespace) -> int:
     for r in classroom.rows(sorted(started, key=lambda m: m.cfg.name), progress=False):
         print(f"  {r['name']:14} {r.get('local_url', '?'):28} cluster {r.get('url', '?'):24} engine {r['engine']} "
               f"({r['engine_kind']})")
-    for cfg, error in failed:
-        print(f"  {cfg.name:14} FAILED: {error}")
+    for member, error in failed:
+        print(f"  {member.cfg.name:14} FAILED: {error}")
     print(f"\nthe class's roster (one credential per lab) is in {record.path}")
     if made:
         print(f"the instructor's password, shown this once: {password}")
