@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..errors import ConfigError
 from ..faults import FAULTS
 from ..model.config import CLIENT, NODES
+from ..observe.state import local_url
 from ..workshop.handout import handout
 from .access import REACHABLE, Who, may_act, may_open
 from .keys import Limiter, check_password, same_credential
@@ -169,7 +170,6 @@ async def lab_site(request: web.Request) -> web.StreamResponse:
     if not is_local(handle):
         status, headers, body = await loop.run_in_executor(None, fetch_via_client, handle, tail, request.method)
         return web.Response(status=status, body=body, headers=headers)
-    from ..observe.state import local_url  # the published port, read from the engine
     url = await loop.run_in_executor(None, local_url, handle) + tail
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http, \
