@@ -2,58 +2,27 @@
 name and subnets so it can run beside a workshop lab), removed at the end whatever happens.
 
 `make test` runs on two workers (`-n 2 --dist loadgroup`, pytest-xdist; `-n 0` serially): the
-modules that share the session's lab run in one group, the modules with labs of their own (bad
-input, fencing, the workshop walk, the classroom, the soak, the example project) and the
+modules that share the session's lab (and the example project) run in one group, the modules
+with labs of their own (bad input, fencing, the workshop walk, the classroom, the soak) and the
 workshop's exercises in the other, which has a session lab of its own; each worker's names
 and subnets are its own."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
+import sys
 from pathlib import Path
 
 import pytest
 
-from lab import scenario
 from lab.engine.handle import LabHandle, docker_client
 from lab.errors import LabError
-from lab.model.config import LabConfig
 from lab.provision import remove_lab, up
+from lab.pytest_plugin import Cluster
 
-BASE_NAME = os.environ.get("LAB_TEST_NAME", "hatest")
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw1" on xdist's second worker, "" without xdist
-_INDEX = int(_WORKER[2:]) if _WORKER.startswith("gw") else 0
-MAX_WORKERS = 4
-# the session's lab: subnets 172.29.90/91 on the first worker, 108/109, 112/113 ... on others
-MAIN_NET = 90 if _INDEX == 0 else 104 + 4 * _INDEX
-
-
-def _prefix(index: int) -> str:
-    return BASE_NAME if index == 0 else f"{BASE_NAME}-w{index}"
-
-
-def _names(prefix: str) -> tuple[str, ...]:
-    return (prefix, f"{prefix}-fail", f"{prefix}-bad", f"{prefix}-a", f"{prefix}-b", f"{prefix}-c01",
-            f"{prefix}-c02", f"{prefix}-walk", f"{prefix}-fence", f"{prefix}-soak", f"{prefix}-example")
-
-
-TEST_LAB = _prefix(_INDEX)
-# every lab name this worker's tests may create
-TEST_LABS = _names(TEST_LAB)
-# every lab name any worker may create, so a session cleans up what an interrupted one left
-ALL_TEST_LABS = tuple(n for i in range(MAX_WORKERS) for n in _names(_prefix(i)))
-# modules with labs of their own: run on the other worker than the modules sharing the session's lab
-# (measured on two workers: the session lab's modules took 16 min and these 8; the workshop's
-# exercises and the example project moved here, each worker now has about 12 min)
-SIDE_MODULES = ("test_fencing", "test_workshop_walk", "test_classroom", "test_soak", "test_bad_input",
-                "test_workshop_exercises", "test_own_cluster")
-
-
-def make_config(name: str = TEST_LAB, net: int = MAIN_NET, **changes: object) -> LabConfig:
-    """A test lab: fast heartbeat timers, any free local port, subnets 172.29.<net>/24 and <net+1>/24."""
-    return LabConfig.numbered(name, net, **changes)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests" / "e2e"))  # where the tests find it too
+from labtest import ALL_TEST_LABS, SIDE_MODULES, TEST_LAB, TEST_LABS, WORKER, make_config  # noqa: E402
 
 
 def _sigterm(signum, frame):  # noqa: ANN001
@@ -62,7 +31,7 @@ def _sigterm(signum, frame):  # noqa: ANN001
 
 def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, _sigterm)
-    if _WORKER:
+    if WORKER:
         config.pluginmanager.register(_GroupsHonoured(), "heartbeat-lab-groups")
 
 
@@ -97,7 +66,7 @@ _USED_DOCKER = False  # set once a test of this session touched Docker
 
 
 def _distributed(config: pytest.Config) -> bool:
-    return bool(getattr(config.option, "numprocesses", None)) or bool(_WORKER)
+    return bool(getattr(config.option, "numprocesses", None)) or bool(WORKER)
 
 
 def _remove(names: tuple[str, ...]) -> None:
@@ -111,7 +80,7 @@ def _remove(names: tuple[str, ...]) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # with xdist, the controller clears what an interrupted earlier run left, before any worker starts
-    if _distributed(session.config) and not _WORKER:
+    if _distributed(session.config) and not WORKER:
         _remove(ALL_TEST_LABS)
 
 
@@ -120,7 +89,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # never touched Docker (`make unit`) leaves alone a suite running beside it. With xdist the
     # controller does it once every worker has finished.
     if _distributed(session.config):
-        if not _WORKER:
+        if not WORKER:
             _remove(ALL_TEST_LABS)
     elif _USED_DOCKER:
         _remove(TEST_LABS)
@@ -148,6 +117,13 @@ def lab(docker, request) -> LabHandle:  # noqa: ANN001
         remove_lab(docker, TEST_LAB, None)
 
 
+@pytest.fixture(scope="session")
+def ha_lab(lab: LabHandle) -> Cluster:
+    """The project's own pytest plugin on the suite's session lab: its fixtures (ha_faults,
+    ha_probe, ha_audit, ha_scenario) work on it as in any project's tests, where they fit."""
+    return Cluster(lab, about="the test suite's session lab")
+
+
 REPORTS = Path(__file__).resolve().parent / "reports" / "tests"
 
 
@@ -157,31 +133,3 @@ def evidence(request: pytest.FixtureRequest) -> Path:
     step fails: reports/tests/<test>/, kept after the run (scenario.run(report_on_problems=))."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
     return REPORTS / request.node.module.__name__.rpartition(".")[2] / name
-
-
-def assert_steps_as_expected(result: dict) -> None:
-    """Every step of a scenario run held what the scenario table says, and its outage is
-    within the bounds the table derives from the timers under test; a failure says which
-    phase was slow and where the run's report is."""
-    found = scenario.problems(result)
-    where = f"\nreport (timeline, JSON): {result['report_dir']}" if result.get("report_dir") else ""
-    assert not found, "\n".join(found) + where
-
-
-def assert_writes_as_promised(result: dict) -> None:
-    """The checker saw every request the writes workload made (the agent's own count); where
-    the scenario promises it, no acknowledged write was lost: no add missing, nothing that
-    was never sent, no acknowledged increment missing from the counter. Where it does not
-    (split brain without fencing), the findings are only reported."""
-    w = result["writes"]
-    c = w["check"]
-    assert w["sent"] is not None and w["sent"] == c["attempted"] + c["increments"]["attempted"] == len(w["history"]), \
-        (w["sent"], c["attempted"], c["increments"]["attempted"], len(w["history"]))
-    assert c["acknowledged"] > 0, "no write was acknowledged at all: the application did not work"
-    print(f"\n{result['scenario']}: writes {c['attempted']} adds, {c['acknowledged']} acknowledged, lost "
-          f"{len(c['lost'])}, unexpected {len(c['unexpected'])}, recovered {len(c['recovered'])}, duplicated "
-          f"{len(c['duplicated'])}; increments lost {c['increments']['lost']} of {c['increments']['acknowledged']}")
-    if w["keeps_writes"]:
-        assert c["valid"] and c["increments"]["lost"] == 0, \
-            f"{result['scenario']} lost acknowledged writes: lost {c['lost']}, unexpected {c['unexpected']}, " \
-            f"increments {c['increments']}"

@@ -96,7 +96,8 @@ async def trainee(url: str, name: str, password: str, seconds: float, out: dict)
                 while mark.encode() not in seen:
                     msg = await asyncio.wait_for(ws.receive(), 30)
                     seen += msg.data if isinstance(msg.data, bytes) else b""
-                out.setdefault("round_trip_s", []).append(time.perf_counter() - t)
+                # the first command waits for the shell the websocket just started: apart
+                out.setdefault("round_trip_s" if n > 1 else "first_command_s", []).append(time.perf_counter() - t)
                 await asyncio.sleep(10)
 
 
@@ -136,8 +137,11 @@ def main() -> int:
         say(f"starting a class of {a.count} labs at the stage serial ...")
         res = lab("class", "up", "--count", str(a.count), "--prefix", PREFIX, "--stage", "serial", "--trust-trainees",
                   "--instructor-password-file", str(Path(state, "pw")), env=env)
-        assert res.returncode == 0, res.stderr[-2000:]
         result["class_up_s"] = round(time.monotonic() - t, 1)
+        if res.returncode != 0:  # the class's own summary names each lab that failed and why: all of it
+            say(res.stdout)
+            say(res.stderr)
+            raise SystemExit(f"`lab class up` of {a.count} labs failed (exit {res.returncode}); its output is above")
         roster = json.loads(lab("class", "roster", "--class", PREFIX, "--format", "json", env=env).stdout)
         creds = {t["lab"]: t["password"] for t in roster["trainees"]}
         server = subprocess.Popen([sys.executable, "-m", "lab", "class", "serve", "--class", PREFIX,
@@ -160,6 +164,7 @@ def main() -> int:
         c1, w1 = cpu_seconds(server.pid), time.monotonic()
         result["server_cpu_percent_of_a_core"] = round(100 * (c1 - c0) / (w1 - w0), 1)
         result["terminal_round_trip_s"] = dist(rt["round_trip_s"])
+        result["terminal_first_command_s"] = dist(rt["first_command_s"])
         result["check_s"] = round(asyncio.run(one_check(url, names[0], creds[names[0]])), 2)
         say(json.dumps(result, indent=2))
     finally:
@@ -188,6 +193,7 @@ def report(r: dict) -> str:
 | dashboard page (`/class/`), {r['page_s']['n']} loads | {r['page_s']['median']} s | {r['page_s']['p95']} s | {r['page_s']['max']} s | < 1 s | {met(r['page_s']['max'], GOALS['page_s'])} |
 | `/class/api` (every lab's row), {r['api_s']['n']} loads | {r['api_s']['median']} s | {r['api_s']['p95']} s | {r['api_s']['max']} s | < 1 s | {met(r['api_s']['max'], GOALS['api_s'])} |
 | a command's round trip in a browser terminal, {r['labs']} trainees open | {r['terminal_round_trip_s']['median']} s | {r['terminal_round_trip_s']['p95']} s | {r['terminal_round_trip_s']['max']} s | | |
+| the first command, {r['labs']} terminals opened at once (the shell starting) | {r['terminal_first_command_s']['median']} s | {r['terminal_first_command_s']['p95']} s | {r['terminal_first_command_s']['max']} s | | |
 
 The server process's CPU while {r['labs']} trainees' pages were open (a shell each, the status
 every 5 s, a command every 10 s; the poller sweeping every lab's checks meanwhile):

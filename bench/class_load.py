@@ -72,19 +72,45 @@ def main() -> int:
     ap.add_argument("--parallel", type=int, default=classroom.DEFAULT_WORKERS)
     ap.add_argument("--rounds", default=os.environ.get("ROUNDS", "1,2,4,8,12,16"),
                     help="how many masters die together in each round (the whole class is the last round)")
+    ap.add_argument("--engine", default=None, metavar="CONTEXT",
+                    help="the docker context of the engine the class runs on (default: this machine's)")
     a = ap.parse_args()
-    client = docker_client()
-    images.ensure_images(client, say)
-    where = classroom.engines(None)
+    result = measure(a.engine, a.count, a.parallel, a.rounds)
+    write(result)
+    return 0 if passed(result) else 1
+
+
+def ready_images(client, context: str | None) -> None:  # noqa: ANN001
+    """The lab's images on the engine: built on this machine's; another engine (the class
+    engine has no way out to a mirror) gets them copied from this machine's."""
+    if context is None:
+        images.ensure_images(client, say)
+    else:
+        machine = docker_client()
+        images.ensure_images(machine, say)
+        images.copy_images(machine, client, say)
+
+
+def passed(result: dict) -> bool:
+    return bool(not result.get("failed_to_start") and result.get("within_bound") and result.get("healed")
+                and not result["leftovers"])
+
+
+def measure(context: str | None, count: int, parallel: int, rounds_spec: str) -> dict:
+    """Start a class of `count` labs on the engine of `context` (None: the machine's), measure
+    it idle, kill masters in rounds, take it down; the figures as a dict."""
+    client = docker_client(context)
+    ready_images(client, context)
+    where = classroom.engines([context] if context else None)
     for m in classroom.members(where, PREFIX):  # an interrupted earlier run
         classroom.down([m])
-    names = classroom.member_names(PREFIX, a.count)
-    result: dict = {"labs": a.count, "parallel": a.parallel, "machine": {
+    names = classroom.member_names(PREFIX, count)
+    result: dict = {"labs": count, "parallel": parallel, "engine": context or "default", "machine": {
         "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}}
     try:
-        say(f"starting a class of {a.count} labs ({a.parallel} at a time) ...")
+        say(f"starting a class of {count} labs ({parallel} at a time) ...")
         t0 = time.monotonic()
-        started, failed = classroom.up(where, LabConfig(timing="fast").resolved(), PREFIX, a.count, a.parallel)
+        started, failed = classroom.up(where, LabConfig(timing="fast").resolved(), PREFIX, count, parallel)
         result["class_up_s"] = round(time.monotonic() - t0, 1)
         result["failed_to_start"] = [(m.cfg.name, err) for m, err in failed]
         labs = [m.handle() for m in sorted(started, key=lambda m: m.cfg.name)]
@@ -93,12 +119,13 @@ def main() -> int:
         used = [usage(client, lab.cfg.name) for lab in labs]
         result["memory_mb_per_lab"] = sorted(u[0] for u in used)
         result["cpu_percent_per_lab_idle"] = sorted(u[1] for u in used)
+        result["settle_s"] = settle()
         result["loadavg_before_kill"] = os.getloadavg()
 
         bound = times.deadtime + TAKEOVER_BUDGET
         result["outage_bound_s"] = bound
         result["rounds"] = []
-        for k in rounds(a.rounds, len(labs)):
+        for k in rounds(rounds_spec, len(labs)):
             say(f"round: killing the master of {k} of the {len(labs)} labs at once ...")
             rnd = kill_round(labs[:k], bound)
             result["rounds"].append(rnd)
@@ -118,10 +145,20 @@ def main() -> int:
         say("taking the class down ...")
         classroom.down(classroom.members(where, PREFIX))
         result["leftovers"] = leftovers(client, names)
-    write(result)
-    ok = (not result.get("failed_to_start") and result.get("within_bound") and result.get("healed")
-          and not result["leftovers"])
-    return 0 if ok else 1
+    return result
+
+
+def settle(limit: float = 240.0) -> float:
+    """Wait until the machine is calm after the class's start (its 1-minute load average
+    below its number of CPUs; at most `limit` s), so that every engine's first round starts
+    alike; return the seconds waited."""
+    t0 = time.monotonic()
+    cpus = os.cpu_count() or 1
+    if os.getloadavg()[0] >= cpus:
+        say(f"waiting for the machine to calm down (load {os.getloadavg()[0]:.1f}, {cpus} CPUs) ...")
+    while os.getloadavg()[0] >= cpus and time.monotonic() - t0 < limit:
+        time.sleep(5)
+    return round(time.monotonic() - t0, 1)
 
 
 def rounds(spec: str, count: int) -> list[int]:

@@ -70,9 +70,9 @@ def refuse_unsafe(where: list[Engine], trusted: bool) -> None:
     raise ConfigError(
         f"engine {names}: a container's root is the host's root there, and every trainee gets a root shell "
         "in nodes with CAP_SYS_ADMIN, so any trainee could take the server and the other labs. "
-        "Expected an engine that maps container root to an unprivileged user: a rootless one (`lab engine "
-        "rootless`), on which the lab cannot run its NFS server yet (README, 'Who is root where'). Meanwhile run "
-        "the class where every trainee may be root (a VM made for the class, your own laptop) and say so with "
+        "Expected an engine that maps container root to an unprivileged uid: the class engine (`sudo lab engine "
+        "class`, then `lab class up --engines heartbeat-lab-class ...`; README, 'Who is root where'). Or run the "
+        "class where every trainee may be root (a VM made for the class, your own laptop) and say so with "
         f"{TRUST_FLAG}")
 
 
@@ -113,7 +113,7 @@ def _parallel(items: list, work: Callable, what: str, workers: int) -> tuple[lis
                 done.append(fut.result())
             except (LabError, docker.errors.DockerException) as exc:
                 failed.append((futures[fut], str(exc).splitlines()[0]))
-                bar.write(f"{_name(futures[fut])}: {str(exc).splitlines()[0]}")
+                bar.write(f"{_name(futures[fut])}: " + str(exc).strip().replace("\n", "\n    "))  # all of it
             bar.update(1)
     return done, failed
 

@@ -2,7 +2,7 @@
 
 ha3 is CTS's exerciser (lab/exerciser.py): it reaches the nodes over ssh as root and reads
 every node's syslog from one file. CTS itself is Debian's heartbeat package's, with the
-fixes it needs under python3 and Debian carried in lab/images/shared/cts-python3.patch. It
+fixes it needs under python3 and Debian carried in images/shared/cts-python3.patch. It
 stops and starts heartbeat on the nodes, so a run ends with the lab healed: the master
 serving again."""
 
@@ -17,12 +17,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .boards import ipmitool_argv
+from .roles.board import ipmitool_argv
+from .roles.client import etc_dir_argv, stop_cts_argv
+from .roles.node import after_cts_script, configured_script
 from .engine.handle import LabHandle
 from .errors import LabError
-from .exerciser import CLUSTER_LOG, logs_forwarded
+from .exerciser import logs_forwarded
 from .model.config import CLIENT, NODES
-from .model.contract import IPFAIL
+from .model.contract import CLUSTER_LOG, HA_ETC
+from .recovery import heal
 
 CTS_DIR = "/usr/share/heartbeat/cts"
 # The tests of CTStests.py that apply to a haresources (release 1) cluster; the others are
@@ -120,20 +123,18 @@ def run(lab: LabHandle, tests: list[str] | None = None, iterations: int = 20, se
         report_dir: Path | None = None, progress: Callable[[str], None] = print) -> CtsResult:
     """Run CTS from ha3: `iterations` tests drawn by CTS at random (seeded) from `tests`
     (default: every applicable one), with CTS's audits after each; then heal the lab."""
-    from .recovery import heal  # recovery imports the observers, which import this package's siblings
-
     if iterations < 1:
         raise LabError(f"--iterations {iterations}: expected at least 1")
     tests = check_tests(lab, tests)
     seed = seed or str(int(time.time()))
-    if not lab.sh(NODES[0], "test -s /etc/ha.d/ha.cf && test -s /etc/ha.d/haresources").ok:
+    if not lab.sh(NODES[0], configured_script()).ok:
         raise LabError("CTS tests a configured heartbeat cluster: /etc/ha.d/ha.cf and haresources are missing on "
                        f"{NODES[0]}. Finish the article's steps first (`lab guide`, or `lab solve`).")
     heal(lab)
     # CTS reads the cluster's configuration on the exerciser, as the nodes have it
-    lab.sh(CLIENT, "install -d /etc/ha.d", check=True)
+    lab.run(CLIENT, etc_dir_argv(HA_ETC), check=True)
     for name in ("ha.cf", "haresources"):
-        lab.put_file(CLIENT, f"/etc/ha.d/{name}", lab.read_file(NODES[0], f"/etc/ha.d/{name}"), 0o644)
+        lab.put_file(CLIENT, f"{HA_ETC}/{name}", lab.read_file(NODES[0], f"{HA_ETC}/{name}"), 0o644)
     logs_forwarded(lab)
     log_start = len(lab.read_file(CLIENT, CLUSTER_LOG))
     argv = command(lab, tests, iterations, seed)
@@ -144,26 +145,18 @@ def run(lab: LabHandle, tests: list[str] | None = None, iterations: int = 20, se
     result = CtsResult(seed=seed, iterations=iterations, tests=tests, exit_code=-1)
     t0 = time.monotonic()
     out: list[str] = []
-    api = lab.client.api
-    exec_id = api.exec_create(lab.container(CLIENT).id, argv, workdir=CTS_DIR)["Id"]
+    stream = lab.lines(CLIENT, argv, workdir=CTS_DIR)
     try:
-        buf = b""
-        for chunk in api.exec_start(exec_id, stream=True):
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for raw in lines:
-                line = raw.decode(errors="replace").rstrip()
-                out.append(line)
-                if m := _RUNNING.search(line):
-                    progress(f"[{m.group(3)}/{iterations}] {m.group(1)} ({m.group(2)})  "
-                             f"{time.monotonic() - t0:5.0f} s")
-                elif _NEWS.search(line) and "debug:" not in line:
-                    progress("    " + line.split("\t", 1)[-1])
-        if buf:
-            out.append(buf.decode(errors="replace"))
-        result.exit_code = api.exec_inspect(exec_id)["ExitCode"]
+        for line in map(str.rstrip, stream):
+            out.append(line)
+            if m := _RUNNING.search(line):
+                progress(f"[{m.group(3)}/{iterations}] {m.group(1)} ({m.group(2)})  "
+                         f"{time.monotonic() - t0:5.0f} s")
+            elif _NEWS.search(line) and "debug:" not in line:
+                progress("    " + line.split("\t", 1)[-1])
+        result.exit_code = stream.exit_code
     except BaseException:
-        lab.run(CLIENT, ["pkill", "-TERM", "-f", "CTSlab.py"])
+        lab.run(CLIENT, stop_cts_argv())
         progress("CTS interrupted: healing the lab ...")
         _restore(lab, heal)
         raise
@@ -180,12 +173,7 @@ def _restore(lab: LabHandle, heal: Callable[[LabHandle], None]) -> None:
     """CTS's tear-down stops heartbeat everywhere; an interrupted Split_brain may leave its
     packet-loss file. Remove it, and heal: heartbeat started, the master serving."""
     for node in NODES:
-        lab.sh(node, "rm -f /etc/ha.d/OnlyForTesting")
-        # an ipfail whose heartbeat was killed (DetectionTime's kill -9) spins on its lost
-        # connection: kill any ipfail that is not a child of a running heartbeat
-        lab.sh(node, f"for p in $(pgrep -f {IPFAIL}); do "
-                     "[ \"$(cat /proc/$(ps -o ppid= -p $p | tr -d ' ')/comm 2>/dev/null)\" = heartbeat ] "
-                     "|| kill -9 $p; done; true")
+        lab.sh(node, after_cts_script())
     heal(lab)
 
 

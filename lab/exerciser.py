@@ -5,42 +5,40 @@ advance, and every node's syslog forwarded into one file on ha3 (CLUSTER_LOG).""
 from __future__ import annotations
 
 from .engine.handle import LabHandle
+from .model.contract import CLUSTER_LOG
 from .errors import LabError
 from .model.config import CLIENT, NODES
+from .roles import client, node
 from .waiting import wait_until
 
-KEY = "/root/.ssh/id_ed25519"
-CLUSTER_LOG = "/var/log/cluster.log"  # rsyslog on ha3 (lab/images/client/rsyslog.conf)
 
 
 def install_keys(lab: LabHandle) -> None:
     """A new key pair on ha3, its public half authorized for root on ha1 and ha2, and their
     host keys in ha3's known_hosts; checked by running `true` on each node over ssh."""
-    lab.sh(CLIENT, f"install -d -m 700 /root/.ssh && rm -f {KEY} {KEY}.pub && "
-                   f"ssh-keygen -q -t ed25519 -N '' -C 'heartbeat-lab {lab.cfg.name} exerciser' -f {KEY}",
-           check=True)
-    public = lab.read_file(CLIENT, f"{KEY}.pub")
+    lab.sh(CLIENT, client.new_key_script(f"heartbeat-lab {lab.cfg.name} exerciser"), check=True)
+    public = lab.read_file(CLIENT, f"{client.EXERCISER_KEY}.pub")
     known = []
-    for node in NODES:
-        lab.sh(node, "install -d -m 700 /root/.ssh", check=True)
-        lab.put_file(node, "/root/.ssh/authorized_keys", public, 0o600)
-        kind, key = lab.read_file(node, "/etc/ssh/ssh_host_ed25519_key.pub").decode().split()[:2]
-        known.append(f"{node},{lab.cfg.lan_ip(node)} {kind} {key}\n")
-    lab.put_file(CLIENT, "/root/.ssh/known_hosts", "".join(known).encode(), 0o644)
-    for node in NODES:
-        res = lab.sh(CLIENT, f"ssh {node} true", timeout=15)
+    for n in NODES:
+        lab.run(n, node.ssh_dir_argv(), check=True)
+        lab.put_file(n, node.AUTHORIZED_KEYS, public, 0o600)
+        kind, key = lab.read_file(n, node.HOST_KEY).decode().split()[:2]
+        known.append(f"{n},{lab.cfg.lan_ip(n)} {kind} {key}\n")
+    lab.put_file(CLIENT, client.KNOWN_HOSTS, "".join(known).encode(), 0o644)
+    for n in NODES:
+        res = lab.run(CLIENT, client.ssh_argv(n, "true"), timeout=15)
         if not res.ok:
-            raise LabError(f"ha3 cannot ssh to {node} as root with the lab's key: expected exit 0, "
+            raise LabError(f"ha3 cannot ssh to {n} as root with the lab's key: expected exit 0, "
                            f"got {res.code}: {res.output.strip()[-300:]}. Is sshd running there "
-                           f"(`lab shell {node}`, ps ax | grep sshd)?")
+                           f"(`lab shell {n}`, ps ax | grep sshd)?")
 
 
 def logs_forwarded(lab: LabHandle, timeout: float = 10) -> None:
     """A line logged on each node reaches CLUSTER_LOG on ha3 with the node's name."""
     marks = {}
-    for node in NODES:
-        marks[node] = f"heartbeat-lab log check {node} {lab.cfg.name}"
-        lab.sh(node, f"logger -p local0.info '{marks[node]}'", check=True)
+    for n in NODES:
+        marks[n] = f"heartbeat-lab log check {n} {lab.cfg.name}"
+        lab.run(n, node.logger_argv(marks[n]), check=True)
 
     def arrived() -> tuple[bool, str]:
         text = lab.read_file(CLIENT, CLUSTER_LOG).decode(errors="replace")

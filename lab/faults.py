@@ -17,9 +17,9 @@ from . import heartbeat
 from .engine.handle import LabHandle
 from .errors import CommandError, ConfigError, LabError
 from .model.config import CLIENT, NFS_SERVER, NODES
-from .model.contract import FAULT_CHAIN_IN, FAULT_CHAIN_OUT, HB_STANDBY, HB_TAKEOVER
 from .observe.audit import fault_begins
 from .observe.state import node_state
+from .roles.node import Node
 from .waiting import wait_until
 
 
@@ -31,36 +31,22 @@ class Fault:
     apply: Callable[[LabHandle, str | None], None]
 
 
-def _chains(lab: LabHandle, node: str) -> None:
-    """Create the fault chains and hook them first into INPUT and OUTPUT (idempotent)."""
-    lab.sh(node, f"""
-        iptables -N {FAULT_CHAIN_IN} 2>/dev/null; iptables -N {FAULT_CHAIN_OUT} 2>/dev/null
-        iptables -C INPUT -j {FAULT_CHAIN_IN} 2>/dev/null || iptables -I INPUT 1 -j {FAULT_CHAIN_IN}
-        iptables -C OUTPUT -j {FAULT_CHAIN_OUT} 2>/dev/null || iptables -I OUTPUT 1 -j {FAULT_CHAIN_OUT}
-    """, check=True)
-
-
 def _drop(lab: LabHandle, node: str, peer_net: str, outgoing: bool = True) -> None:
     """Drop everything between `node` and the addresses `peer_net` (an address or subnet):
     what arrives from them and, if `outgoing`, what the node sends them (the sender's
     sendto() then fails with EPERM, as a packet filter's DROP on the way out does)."""
-    _chains(lab, node)
-    rules = f"iptables -A {FAULT_CHAIN_IN} -s {peer_net} -j DROP"
-    if outgoing:
-        rules += f" && iptables -A {FAULT_CHAIN_OUT} -d {peer_net} -j DROP"
-    lab.sh(node, rules, check=True)
+    Node(lab, node).add_drops(peer_net, outgoing)
 
 
 def cut_from_ping_node(lab: LabHandle, node: str) -> bool:
     """The node's fault rules drop its ping node (ha3): ipfail on it has given up."""
-    rules = lab.run(node, ["iptables", "-S", FAULT_CHAIN_OUT], timeout=10).output
-    return f"-d {lab.cfg.lan_ip(CLIENT)}/32 " in rules
+    return ("out", f"{lab.cfg.lan_ip(CLIENT)}/32") in Node(lab, node).drops()
 
 
 def clear_rules(lab: LabHandle, node: str) -> None:
     """Remove the fault rules. A node that stopped meanwhile (a board reset it) boots without
     them: its network namespace is new."""
-    res = lab.sh(node, f"iptables -F {FAULT_CHAIN_IN} 2>/dev/null; iptables -F {FAULT_CHAIN_OUT} 2>/dev/null; true")
+    res = Node(lab, node).clear_drops()
     if res.ran and not res.ok:
         raise CommandError(f"in {node}: removing the fault rules exited {res.code}: {res.output.strip()}")
 
@@ -135,30 +121,30 @@ def cut_mgmt(lab: LabHandle, node: str | None = None) -> None:
         raise ConfigError(f"fault 'cut-mgmt': lab {lab.cfg.name!r} has no management network; start it with "
                           "`lab up --stonith ipmi`")
     for n in NODES:
-        _chains(lab, n)
-        lab.sh(n, f"iptables -A {FAULT_CHAIN_IN} -s {lab.cfg.mgmt_subnet} -j DROP", check=True)
+        _drop(lab, n, lab.cfg.mgmt_subnet, outgoing=False)
 
 
 def stop_nfs(lab: LabHandle, node: str | None = None) -> None:
-    lab.container(NFS_SERVER).stop(timeout=5)
-    lab.wait_container(NFS_SERVER, "exited")
+    server = lab.topo.nfs_server  # nfsha, or ganesha's own container beside it on a user-namespaced engine
+    lab.container(server).stop(timeout=5)
+    lab.wait_container(server, "exited")
 
 
 def kill_apache(lab: LabHandle, node: str | None) -> None:
     node = _node(node)
-    lab.run(node, ["pkill", "-KILL", "-x", "apache2"])
+    Node(lab, node).kill_apache()
     wait_until(f"Apache gone on {node}", lambda: (not node_state(lab, node)["apache"], "apache2 still running"),
                timeout=10)
 
 
 def standby(lab: LabHandle, node: str | None) -> None:
     """hb_standby on `node`: it gives its resources to the other node."""
-    lab.run(_node(node), [HB_STANDBY], check=True)
+    Node(lab, _node(node)).standby()
 
 
 def takeover(lab: LabHandle, node: str | None) -> None:
     """hb_takeover on `node`: it takes the resources from the other node."""
-    lab.run(_node(node), [HB_TAKEOVER], check=True)
+    Node(lab, _node(node)).takeover()
 
 
 def _node(node: str | None) -> str:
@@ -205,16 +191,15 @@ def active_faults(lab: LabHandle) -> list[str]:
     """What the fault catalogue left in place: containers paused or stopped, and drop rules
     in the nodes' fault chains (the instructor's dashboard shows them)."""
     out = []
-    for host in (NFS_SERVER, *NODES):
+    for host in dict.fromkeys((NFS_SERVER, lab.topo.nfs_server, *NODES)):
         status = lab.container_status(host)
         if status == "paused":
             out.append(f"pause {host}")
         elif status != "running":
-            out.append("stop-nfs" if host == NFS_SERVER else f"kill {host}")
+            out.append("stop-nfs" if host in (NFS_SERVER, lab.topo.nfs_server) else f"kill {host}")
     for node in NODES:
         if lab.container_status(node) == "running":
-            rules = lab.sh(node, f"iptables -S {FAULT_CHAIN_IN} 2>/dev/null; iptables -S {FAULT_CHAIN_OUT} 2>/dev/null",
-                           timeout=10).output
-            if rules.count("-j DROP"):
-                out.append(f"network cut on {node} ({rules.count('-j DROP')} drop rules)")
+            drops = Node(lab, node).drops()
+            if drops:
+                out.append(f"network cut on {node} ({len(drops)} drop rules)")
     return out

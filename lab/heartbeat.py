@@ -9,8 +9,9 @@ import time
 from .engine.handle import LabHandle
 from .errors import LabError
 from .model.config import NODES, check_node
-from .model.contract import HEARTBEAT_INIT, HEARTBEAT_PROCESS, LAB_ETC, SERIAL_DEVICE
+from .model.contract import HA_ETC, HEARTBEAT_INIT, HEARTBEAT_STARTED, LAB_ETC, SERIAL_DEVICE
 from .model.render import authkeys, ha_cf
+from .roles.node import Node, serial_read_script, serial_write_script
 from .observe.state import ha_log, heartbeat_running, peer_status, wait_serving
 from .waiting import wait_until
 
@@ -22,14 +23,14 @@ def serial_test(lab: LabHandle, sender: str, receiver: str, timeout: float = 5) 
     sender. heartbeat must not be running on either node (it would read the line itself)."""
     got: dict = {}
     ready = f"/tmp/serial-test-reading-{time.monotonic_ns()}"
-    script = f"touch {ready}; grep -m1 -F '{SERIAL_TEST_TEXT}' < {SERIAL_DEVICE}"
+    script = serial_read_script(SERIAL_TEST_TEXT, ready)
     reader = threading.Thread(target=lambda: got.setdefault("r", lab.sh(receiver, script, timeout=timeout)))
     reader.start()
-    wait_until(f"the reader on {receiver}", lambda: (lab.sh(receiver, f"test -e {ready}").ok, "not started"),
+    wait_until(f"the reader on {receiver}", lambda: (lab.run(receiver, ["test", "-e", ready]).ok, "not started"),
                10, interval=0.05)
-    lab.sh(sender, f"echo '{SERIAL_TEST_TEXT}' > {SERIAL_DEVICE}", timeout=5, check=True)
+    lab.sh(sender, serial_write_script(SERIAL_TEST_TEXT), timeout=5, check=True)
     reader.join()
-    lab.sh(receiver, f"rm -f {ready}")
+    lab.run(receiver, ["rm", "-f", ready])
     res = got["r"]
     if SERIAL_TEST_TEXT not in res.output:
         raise LabError(
@@ -80,7 +81,7 @@ def joined(lab: LabHandle, node: str) -> tuple[bool, str]:
 def round_done(lab: LabHandle, node: str) -> bool:
     """heartbeat's start-up round since it last started on `node` is over (its ha-log says so)."""
     log = ha_log(lab, node)
-    started = log.rfind("Configuration validated. Starting heartbeat")
+    started = log.rfind(HEARTBEAT_STARTED)
     return "Initial resource acquisition complete" in log[max(started, 0):]
 
 
@@ -97,8 +98,7 @@ START_UP_MARGIN = 2  # the timer starts after the process forked its children (u
 def running_for(lab: LabHandle, node: str) -> int | None:
     """Whole seconds heartbeat's master control process has run on the node (ps etimes),
     None if it does not run."""
-    out = lab.sh(node, f"pid=$(pgrep -o -f '{HEARTBEAT_PROCESS}') && ps -o etimes= -p $pid", timeout=10).output
-    return int(out.strip()) if out.strip().isdigit() else None
+    return Node(lab, node).heartbeat_running_for()
 
 
 def wait_joined(lab: LabHandle, node: str) -> None:
@@ -129,10 +129,10 @@ def reconfigure(lab: LabHandle, **changes: object) -> None:
     lab.say("reconfigure: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
     for node in (lab.cfg.backup, lab.cfg.master):
         stop_heartbeat(lab, node)
-    lab.cfg = cfg
+    lab.record_config(cfg)  # every later command reads it: status, scenarios' bounds, reset
     for node in NODES:
         # the lab folder too: node-init installs from there at every boot
-        for folder in ("/etc/ha.d", LAB_ETC):
+        for folder in (HA_ETC, LAB_ETC):
             lab.put_file(node, f"{folder}/ha.cf", ha_cf(cfg).encode(), 0o644)
             lab.put_file(node, f"{folder}/authkeys", authkeys(cfg).encode(), 0o600)
     start_cluster(lab)

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 
 from .engine.handle import LabHandle, Say
+from .engine import configstore
 from .engine.labels import LABEL_CONFIG, lab_filter
 from .model.config import LabConfig
 from .observe.state import status
@@ -17,11 +18,12 @@ from .workshop.steps import STEPS
 
 
 def labs(client: docker.DockerClient) -> list[LabConfig]:
-    """Every lab on the engine, by name, with the configuration it was started with."""
+    """Every lab on the engine, by name, with its configuration now (lab.engine.configstore)."""
     found = {}
     for net in client.networks.list(filters={"label": [*lab_filter()["label"], LABEL_CONFIG]}):
         cfg = LabConfig.from_json(net.attrs["Labels"][LABEL_CONFIG])
         found[cfg.name] = cfg
+    found.update((n, cfg) for n, cfg in configstore.changed(client).items() if n in found)
     return [found[n] for n in sorted(found)]
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from . import boards, faults
+from . import faults
+from .roles import board
 from .engine.handle import LabHandle
 from .model.config import bmc_host
 from .model.contract import SERIAL_DEVICE
@@ -86,7 +87,7 @@ def board_reset(node: str, after: Callable[[], float] | None = None) -> tuple[st
     powers on one that is off)."""
     def check(lab: LabHandle) -> tuple[bool, str]:
         since = after() if after else time.time() - lab.cfg.failover_wait
-        done = [e for e in events_from_board(bmc_host(node), boards.board_log(lab, node).splitlines(), 0.0)
+        done = [e for e in events_from_board(bmc_host(node), board.board_log(lab, node).splitlines(), 0.0)
                 if e.t >= since and e.text.startswith("board: done:") and e.text.endswith(f" {node}")]
         return bool(done), [e.line for e in done] or "no power action in the board's log"
     return f"{node}'s board power-cycled it", check
@@ -150,7 +151,7 @@ def fenced_one_owner(m: str, b: str, after: Callable[[], float]) -> Check:
         done = [seen for ok, seen in (r(lab) for r in resets) if ok]
         if not done:
             return False, "no board has reset a node yet"
-        busy = [a for n in (m, b) if (a := boards.action_in_flight(lab, n))]
+        busy = [a for n in (m, b) if (a := board.action_in_flight(lab, n))]
         st = status(lab)  # once per poll: it asks every node
         fencing = [p for p in st["problems"] if " is fencing" in p]
         if busy or fencing:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import time
 
-from . import boards, heartbeat
+from . import heartbeat
+from .roles import board
 from .engine.handle import LabHandle
 from .errors import CommandError, LabError
 from .faults import clear_rules, cut_from_ping_node
 from .model.config import CLIENT, FENCE_BUDGET, NFS_SERVER, NODES
-from .model.contract import APACHE_RESOURCE, HA_DEBUG, HB_TAKEOVER, IPFAIL, MESSAGES, SEND_ARP
+from .model.contract import MESSAGES, SEND_ARP
+from .ipfail_settle import settle_ipfail, wait_ipfail_settled
 from .observe import ipfail
 from .observe.audit import audit, heal_ends, line_count, lines_since
+from .roles.node import (Node, announce_argv, at_rest_script, parse_at_rest, parse_started_and_declared_dead,
+                         started_and_declared_dead_script)
 from .observe.state import (ha_log, heartbeat_running, last_fence, line_is_fencing, node_state, peer_status, settled,
                              wait_nfs, wait_node_ready, who_serves)
 from .waiting import WaitTimeout, wait_until
@@ -23,22 +27,31 @@ STANDBY_WINDOW = 12  # heartbeat cancels an unanswered standby request after 10 
 
 def heal(lab: LabHandle, wait: bool = True) -> None:
     """Undo every fault: resume and restart containers, remove the rules, start what is
-    stopped; then (wait=True) wait until the master serves again with one owner."""
-    lab.say("heal: resuming, restarting, removing fault rules ...")
+    stopped; then (wait=True) wait until the master serves again with one owner. A lab
+    already in that state, with no fault since the last heal, is only marked healed."""
+    why = needs_healing(lab) if wait else None
+    if wait and why is None:
+        lab.say("heal: the lab is healthy, no fault since the last heal; nothing to undo")
+        heal_ends(lab)
+        return
+    lab.say(f"heal{f' ({why})' if why else ''}: resuming, restarting, removing fault rules ...")
     began = time.time()
     running = [n for n in NODES if lab.container_status(n) == "running"]
     marks = {n: line_count(lab, n, MESSAGES) for n in running}
     restarts = [n for n in running if will_restart(lab, n)]
     isolated = [n for n in running if cut_from_ping_node(lab, n)]
     nfs_restarted = False
-    for host in (NFS_SERVER, *NODES, CLIENT):
+    server = lab.topo.nfs_server  # nfsha, or ganesha's own container in nfsha's network namespace
+    for host in dict.fromkeys((NFS_SERVER, server, *NODES, CLIENT)):
         c = lab.container(host)
         c.reload()
         if c.status == "paused":
             c.unpause()
         elif c.status in ("exited", "created", "dead"):
             c.start()
-            nfs_restarted |= host == NFS_SERVER
+            nfs_restarted |= host in (NFS_SERVER, server)
+        elif host == server != NFS_SERVER and nfs_restarted:
+            c.restart(timeout=5)  # nfsha started again: ganesha must join its new network namespace
     if nfs_restarted:
         wait_nfs(lab)
     for node in NODES:
@@ -64,6 +77,46 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
     heal_ends(lab)  # the fault episode is over: the next fault opens a new audit window
 
 
+def needs_healing(lab: LabHandle) -> str | None:
+    """Why the lab is not in the heal's end state, or None when it is: every container
+    running, no fault since the last heal ended, no fault rule, heartbeat past its start-up
+    round and start-up dead time on both nodes, each seeing the other active on both media,
+    nothing in transition, ipfail meaning to do nothing, the master holding everything and
+    serving, the backup nothing; on a lab with boards, no power action or fence under way. A few execs instead of the full heal's thirty: the suite
+    heals before every test, mostly a lab that is fine."""
+    for host in dict.fromkeys((NFS_SERVER, lab.topo.nfs_server, *NODES, CLIENT)):
+        if (status := lab.container_status(host)) != "running":
+            return f"{host} is {status}"
+    if lab.audit_window_open:
+        return "a fault was injected since the last heal"
+    for node in NODES if lab.cfg.has_boards else ():
+        if action := board.action_in_flight(lab, node):
+            return f"{node}'s board: {action}"
+        if (line := last_fence(lab, node)) and "now reset" not in line:
+            return f"{node}: {line.split(': ', 2)[-1].strip()}"
+    for node in NODES:
+        res = lab.sh(node, at_rest_script(lab.cfg, node), timeout=10)
+        seen, debug = parse_at_rest(res.output)
+        holds = node == lab.cfg.master
+        wanted = {"booted": "1", "heartbeat": "1", "vip": "01"[holds], "mounted": "01"[holds],
+                  "apache": "01"[holds], "busy": "0", "peer": "active", "lan": "up", "serial": "up",
+                  "rules": "0", "round": "1"}
+        if not res.ran or (bad := [k for k, v in wanted.items() if seen.get(k) != v]):
+            return f"{node}: " + (", ".join(f"{k}={seen.get(k)!r}" for k in bad) if res.ran else "no answer")
+        if seen.get("rsc") == "transition":
+            return f"{node} is in transition"
+        if seen.get("window", "").strip() == "open":
+            return f"{node}'s audit window is open (a fault since the last heal)"
+        ran = seen.get("ran", "")
+        if not ran.isdigit() or int(ran) < heartbeat.START_UP_WINDOW + heartbeat.START_UP_MARGIN:
+            return f"heartbeat on {node} started {ran or '?'} s ago"
+        if (pending := ipfail.pending(debug))[0]:
+            return f"ipfail on {node}: {pending[0]}"
+    if (who := who_serves(lab)) != lab.cfg.master:
+        return f"the cluster URL is served by {who}"
+    return None
+
+
 def announce(lab: LabHandle, node: str) -> None:
     """`node` announces the cluster address it holds (gratuitous ARP, with the send_arp that
     IPaddr2 runs when it takes the address). After a fault in which both nodes held the
@@ -71,8 +124,7 @@ def announce(lab: LabHandle, node: str) -> None:
     clients' ARP entries still name the other node, which no longer answers for it, until
     they expire (measured 46 s on ha3). An operator re-announces; so does the heal."""
     if node_state(lab, node)["vip"]:
-        res = lab.run(node, [SEND_ARP, "-i", "100", "-r", "3", "eth0", lab.cfg.vip, "auto", "not_used", "not_used"],
-                      timeout=10)
+        res = lab.run(node, announce_argv(lab.cfg.vip), timeout=10)
         if res.ran and not res.ok:  # one that stopped under it (a board's reset) holds nothing to announce
             raise CommandError(f"in {node}: {SEND_ARP} of {lab.cfg.vip} exited {res.code}: {res.output.strip()}")
 
@@ -117,7 +169,7 @@ def wedged_in_standby(lab: LabHandle, node: str) -> bool:
     transition while no resource script runs, and answers every standby request of its peer
     with "Standby in progress- new request from <peer> ignored [3591 seconds left]". It keeps
     that state for an hour; its peer's start-up round (auto_failback's giveup) never ends."""
-    if not heartbeat_running(lab, node) or lab.run(node, ["cl_status", "rscstatus"], timeout=10).output.strip() \
+    if not heartbeat_running(lab, node) or Node(lab, node).rsc_status() \
             != "transition":
         return False
     return WEDGED_STANDBY in ha_log(lab, node, lines=40)
@@ -153,95 +205,6 @@ def wait_joined_or_wedged(lab: LabHandle) -> str | None:
                       interval=0.2)[0]
 
 
-IPFAIL_TAIL = 400  # ipfail's lines of the debug log read: the running ipfail's recent ones
-
-
-def ipfail_pending(lab: LabHandle, node: str) -> tuple[str | None, str]:
-    """What ipfail on `node` still means to do (lab.observe.ipfail), from its debug log."""
-    if lab.container_status(node) != "running" or not heartbeat_running(lab, node):
-        return None, ""
-    res = lab.sh(node, f"grep -a 'ipfail: \\[' {HA_DEBUG} 2>/dev/null | tail -n {IPFAIL_TAIL}", timeout=10)
-    return ipfail.pending(res.output) if res.ran else (None, "")
-
-
-def settle_ipfail(lab: LabHandle) -> bool:
-    """The heal's last step: ipfail on neither node means to give anything up. A delayed
-    give-up, or the 10 s ipfail sleeps before asking its peer again, ends by itself: wait for
-    it. A give-up it holds until its peer is stable would wait for the next transition,
-    whatever it is, and hand the resources over then: heartbeat respawns a stopped ipfail,
-    and the new one starts with nothing held. True if ipfail did anything (the caller checks
-    the owner again)."""
-    acted = False
-    for _ in range(3):
-        seen = {n: ipfail_pending(lab, n) for n in NODES}
-        busy = {n: p for n, p in seen.items() if p[0]}
-        if not busy:
-            return acted
-        acted = True
-        held = [n for n, (what, _) in busy.items() if what == ipfail.HELD]
-        for node in held:
-            lab.say(f"heal: ipfail on {node} holds {ipfail.HELD} (since {busy[node][1]}); restarting ipfail there")
-            restart_ipfail(lab, node)
-        if len(held) < len(busy):
-            waiting = ", ".join(f"{n}: {what}" for n, (what, _) in busy.items() if what != ipfail.HELD)
-            lab.say(f"heal: waiting for ipfail ({waiting}) ...")
-
-        def quiet() -> tuple[bool, str]:
-            now = {n: ipfail_pending(lab, n)[0] for n in NODES}
-            return not any(w in (ipfail.TIMER, ipfail.ASLEEP) for w in now.values()), \
-                ", ".join(f"{n}: {w or 'nothing pending'}" for n, w in now.items())
-
-        wait_until("ipfail to finish what it began (a delayed give-up, its 10 s sleep)", quiet,
-                   timeout=IPFAIL_SLEEP + 2 * lab.cfg.times.keepalive + 5, interval=0.3)
-    still = {n: p for n in NODES if (p := ipfail_pending(lab, n))[0]}
-    if still:
-        raise LabError("ipfail still means to give resources up after the heal: "
-                       + "; ".join(f"{n}: {w} since {t}" for n, (w, t) in still.items())
-                       + f". Expected nothing pending; see {HA_DEBUG} on those nodes.")
-    return acted
-
-
-IPFAIL_SLEEP = 10  # ipfail sleeps 10 s once its peer is stable before asking again (ipfail.c)
-
-
-def restart_ipfail(lab: LabHandle, node: str) -> None:
-    """Stop ipfail on `node`; heartbeat respawns it (`respawn hacluster ipfail`; it logs the
-    respawn as an ERROR): wait for the new one to have answered its peer's count of ping
-    nodes, the exchange its join starts."""
-    old = lab.sh(node, f"pgrep -xf {IPFAIL} || true", timeout=10).output.split()
-    lab.sh(node, f"pkill -TERM -xf {IPFAIL} || true", timeout=10)
-
-    def answered() -> tuple[bool, str]:
-        pids = lab.sh(node, f"pgrep -xf {IPFAIL} || true", timeout=10).output.split()
-        new = [p for p in pids if p not in old]
-        if not new:
-            return False, f"ipfail pids {pids or 'none'}, the old ones {old}"
-        said = lab.sh(node, f"grep -a 'ipfail: \\[{new[0]}\\]' {HA_DEBUG}", timeout=10).output
-        return any(a in said for a in ipfail.ANSWERS), f"ipfail {new[0]} has not answered its peer's count yet"
-
-    wait_until(f"heartbeat to respawn ipfail on {node}, and the new one to answer its peer", answered,
-               timeout=15, interval=0.3)
-
-
-def wait_ipfail_settled(lab: LabHandle, node: str, marks: dict[str, int]) -> None:
-    """ipfail on both nodes has seen the ping node come back to `node`. It learns of it
-    seconds after heartbeat does (about 9 s here), and the peer then hands back resources
-    on its own ("Giving up foreign resources (auto_failback)"): a move made before that
-    races with it."""
-    peer = lab.cfg.peer(node)
-    wanted = {node: "A ping node just came up", peer: "Ping node count is balanced"}
-
-    def seen() -> tuple[bool, str]:
-        # a peer that was down when heal began has no mark: its whole log is read
-        found = {n: text in lines_since(lab, n, MESSAGES, marks.get(n, 0)) for n, text in wanted.items()}
-        return all(found.values()), ", ".join(f"{n}: {wanted[n]!r} {'seen' if ok else 'not yet'}"
-                                              for n, ok in found.items())
-
-    lab.say(f"heal: waiting for ipfail to see the ping node back on {node} ...")
-    wait_until(f"ipfail on {node} and {peer} to see {node}'s ping node again", seen,
-               timeout=lab.cfg.failover_wait + 15, interval=0.2)
-
-
 def will_restart(lab: LabHandle, node: str) -> bool:
     """heartbeat on `node` has declared its peer dead while the peer's heartbeat lives on
     (paused, or cut off): when it hears the peer again it gives up its resources and
@@ -268,12 +231,8 @@ def _started_and_declared_dead(lab: LabHandle, node: str, peer: str) -> tuple[st
     """From `node`'s syslog (RFC 3339 stamps, which sort as text): when its running heartbeat
     started (its last "Heartbeat generation" line), and when that heartbeat last declared
     `peer` dead (None if it has not)."""
-    script = (f"awk '/heartbeat: .*Heartbeat generation:/ {{s=$1; d=\"-\"}} "
-              f"/heartbeat: .*node {lab.cfg.hb_name(peer)}: is dead/ {{d=$1}} END {{print s, d}}' {MESSAGES}")
-    fields = lab.sh(node, script, timeout=10).output.split()
-    started = fields[0] if fields else None
-    declared = fields[1] if len(fields) > 1 and fields[1] != "-" else None
-    return started, declared
+    return parse_started_and_declared_dead(
+        lab.sh(node, started_and_declared_dead_script(lab.cfg.hb_name(peer)), timeout=10).output)
 
 
 def wait_fencing_over(lab: LabHandle) -> None:
@@ -283,7 +242,7 @@ def wait_fencing_over(lab: LabHandle) -> None:
     board's reset (an exec into a node being reset fails, and a node reset after the heal
     decided what to wait for never does what was awaited: it boots, heartbeat starts)."""
     def quiet() -> tuple[bool, str]:
-        busy = [f"{n}'s board: {line}" for n in NODES if (line := boards.action_in_flight(lab, n))]
+        busy = [f"{n}'s board: {line}" for n in NODES if (line := board.action_in_flight(lab, n))]
         for node in NODES:
             if lab.container_status(node) != "running" or not heartbeat_running(lab, node):
                 continue
@@ -367,7 +326,7 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
                 continue
         held = a.owners
         if held["vip"] == [master] and held["mounted"] == [master] and not held["apache"] and not apache_started:
-            lab.run(master, [APACHE_RESOURCE, "start"], check=True)
+            Node(lab, master).start_apache()
             apache_started = True
         elif (a.owner == backup and node_state(lab, master)["heartbeat"]
                 and time.monotonic() - last_takeover > STANDBY_WINDOW and round_over(lab, master)):
@@ -375,7 +334,7 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
             # booted, or answering another request) and never retries it: ask again once
             # its 10 s standby window has passed
             lab.say(f"{master}: hb_takeover (give the resources back to the master)")
-            lab.run(master, [HB_TAKEOVER], check=True)
+            Node(lab, master).takeover()
             last_takeover = time.monotonic()
         if time.monotonic() > deadline:
             raise LabError(f"could not bring the resources back to {master} within {timeout:.0f} s:\n"

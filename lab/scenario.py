@@ -29,6 +29,7 @@ from .outcomes import (Check, DOUBLE_OWNER_LOGGED, FencedSplit, at_most_one_owne
                        holds_nothing, ipfail_gave_up, one_owner, serial_link_up, serving, serving_alone, split_brain,
                        status_reports_split_brain)
 from .report import write_report
+from .roles.node import meatclient_script
 from .waiting import wait_until
 
 Bounds = Callable[[LabConfig], tuple[float, float]]
@@ -191,7 +192,7 @@ def fenced_split_brain(m: str, b: str) -> tuple[Step, ...]:
 
 def meatclient(lab: LabHandle, on: str, node: str) -> None:
     """The operator's confirmation that `node` was reset by hand (meatclient asks y/n)."""
-    lab.sh(on, f"echo y | meatclient -c {node}", timeout=30, check=True)
+    lab.sh(on, meatclient_script(node), timeout=30, check=True)
 
 
 def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None = None, hz: float = 20.0,

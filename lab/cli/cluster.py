@@ -8,7 +8,8 @@ import os
 import shutil
 import sys
 
-from .. import boards, inventory, provision
+from .. import inventory, provision
+from ..roles import board
 from ..engine.handle import LabHandle, docker_client, say_stderr
 from ..errors import LabError
 from ..model.config import ALL_HOSTS, NODES
@@ -130,12 +131,14 @@ def cmd_status(a: argparse.Namespace) -> int:
     lab = LabHandle.attach(a.name)
     st = status(lab)
     if lab.cfg.has_boards:
-        st["boards"] = boards.power_states(lab)
+        st["boards"] = board.power_states(lab)
     if a.json:
         print(json.dumps(st, indent=2))
         return 0
     yn = {True: "yes", False: "no", None: "?"}
     print(f"lab {st['name']} (timing {st['timing']}, nfs client {st['nfs_client']})")
+    print("  heartbeat    " + ", ".join(f"{k} {v:g} s" for k, v in st["timers"].items())
+          + f", auto_failback {st['auto_failback']}")
     print(f"  cluster URL  {st['url']}   served by: {st['serving'] or 'NOBODY (no answer)'}")
     print(f"  in a browser {st['local_url']}")
     print(f"  engine       {st['engine_kind']}" + ("" if st["vip_from_host"] else

@@ -7,6 +7,7 @@ import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Iterator
 
 import docker.errors
 from docker.models.containers import Container
@@ -97,3 +98,27 @@ def read_file(container: Container, path: str) -> bytes:
         if f is None:
             raise CommandError(f"{path} in {container.name} is not a regular file")
         return f.read()
+
+
+class Lines:
+    """A command's output, line by line as it comes (decoded; a last line without its newline
+    too), then its exit code. For the long-running agents and CTS: iterate, then read
+    `exit_code`."""
+
+    def __init__(self, container: Container, argv: list[str], workdir: str | None = None):
+        self._api = container.client.api
+        self._exec = self._api.exec_create(container.id, argv, workdir=workdir)["Id"]
+
+    def __iter__(self) -> Iterator[str]:
+        buf = b""
+        for chunk in self._api.exec_start(self._exec, stream=True):
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for raw in lines:
+                yield raw.decode(errors="replace")
+        if buf:
+            yield buf.decode(errors="replace")
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._api.exec_inspect(self._exec)["ExitCode"]

@@ -5,9 +5,7 @@ takes this handle."""
 from __future__ import annotations
 
 import os
-import sys
 from datetime import datetime, timezone
-from typing import Callable
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk needs a registry; we clean up by label
 
@@ -20,18 +18,12 @@ from ..errors import LabError  # noqa: E402
 from ..model.config import ALL_HOSTS, LabConfig, check_node  # noqa: E402
 from ..model.topology import Topology, topology  # noqa: E402
 from ..waiting import wait_until  # noqa: E402
-from . import commands  # noqa: E402
+from . import commands, configstore  # noqa: E402
 from .contexts import ensure_docker_config  # noqa: E402
-from .rootless import ROOTLESS, engine_kind  # noqa: E402
+from .rootless import ROOTLESS, USERNS, engine_kind, userns_root_ids  # noqa: E402
 from .commands import Result  # noqa: E402
 from .labels import LABEL_CONFIG, LABEL_LAB, lab_filter  # noqa: E402
-
-Say = Callable[[str], None]
-
-
-def say_stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
+from .say import Say, say_stderr  # noqa: E402, F401 (callers take them from here too)
 
 def docker_client(context: str | None = None) -> docker.DockerClient:
     """The engine of DOCKER_HOST (or the default socket); or of the named docker context
@@ -50,6 +42,7 @@ def docker_client(context: str | None = None) -> docker.DockerClient:
             where = ctx.Host
             client = docker.DockerClient(base_url=ctx.Host, use_ssh_client=ctx.Host.startswith("ssh://"))
         client.ping()
+        client.lab_host = where  # type: ignore[attr-defined]  # the URL it was made from (engine_url)
         return client
     except LabError:
         raise
@@ -61,6 +54,40 @@ def docker_client(context: str | None = None) -> docker.DockerClient:
         ) from None
 
 
+def socket_path(client: docker.DockerClient) -> str | None:
+    """The unix socket a client of a local engine talks through (None for ssh or tcp)."""
+    return getattr(getattr(client.api, "_custom_adapter", None), "socket_path", None)
+
+
+def engine_url(client: docker.DockerClient) -> str:
+    """The URL of the engine a client talks to, as DOCKER_HOST would give it: for another
+    library's client of the same engine (testcontainers makes its own)."""
+    host = getattr(client, "lab_host", None)
+    if host:
+        return host
+    path = socket_path(client)
+    if path:
+        return f"unix://{path}"
+    return client.api.base_url.replace("http://", "tcp://", 1)
+
+
+def testcontainers_kw(client: docker.DockerClient) -> dict:
+    """testcontainers' docker_client_kw for the same engine as `client` (not DOCKER_HOST's)."""
+    url = engine_url(client)
+    return {"environment": {**os.environ, "DOCKER_HOST": url}, **({"use_ssh_client": True} if url.startswith("ssh://")
+                                                                  else {})}
+
+
+def engine_socket(client: docker.DockerClient) -> str:
+    """The path of a local engine's unix socket (what a board's bind mount names)."""
+    path = socket_path(client)
+    if not path:
+        raise LabError(f"the engine at {client.api.base_url} is not reached through a local unix socket: a lab's "
+                       "boards drive their nodes' power through the engine's socket, so a lab with boards runs on an "
+                       "engine of this machine")
+    return path
+
+
 class LabHandle:
     """A lab by its (resolved) configuration; its containers may or may not exist yet."""
 
@@ -68,10 +95,23 @@ class LabHandle:
         self.cfg = cfg.resolved()
         self.say = say
         self._client = client
-        self.topo: Topology = topology(self.cfg)
         # the current fault episode's audit window is open (lab.observe.audit): saves asking the nodes
         self.audit_window_open = False
         self._engine_kind: str | None = None
+        self._topo: tuple[LabConfig, Topology] | None = None
+        # how long each part of making it took, when this process made it (lab.machines)
+        self.phases: list[tuple[str, float]] = []
+
+    @property
+    def topo(self) -> Topology:
+        """The lab's containers and networks, for its configuration and this engine (a
+        user-namespaced one serves NFS from a container of its own)."""
+        if self._topo is None or self._topo[0] is not self.cfg:
+            userns = self.engine_kind == USERNS
+            boards = userns and self.cfg.has_boards
+            self._topo = (self.cfg, topology(self.cfg, userns_root_ids() if userns else None,
+                                             **({"engine_socket": engine_socket(self.client)} if boards else {})))
+        return self._topo[1]
 
     @property
     def engine_kind(self) -> str:
@@ -95,7 +135,8 @@ class LabHandle:
 
     @classmethod
     def attach(cls, name: str, client: docker.DockerClient | None = None, say: Say = say_stderr) -> "LabHandle":
-        """The running lab called `name`, with the configuration it was started with."""
+        """The running lab called `name`, with its configuration now (as started, or as a
+        reconfiguration left it)."""
         client = client or docker_client()
         nets = client.networks.list(filters={"label": [f"{LABEL_LAB}={name}", LABEL_CONFIG]})
         if not nets:
@@ -104,7 +145,14 @@ class LabHandle:
                 f"no lab named {name!r} is running (labs running: {', '.join(running) or 'none'}); "
                 "start one with `make lab-up` or `lab up`"
             )
-        return cls(LabConfig.from_json(nets[0].attrs["Labels"][LABEL_CONFIG]), client, say)
+        started_with = LabConfig.from_json(nets[0].attrs["Labels"][LABEL_CONFIG])
+        return cls(configstore.effective(client, started_with), client, say)
+
+    def record_config(self, cfg: LabConfig) -> None:
+        """Make `cfg` the lab's configuration, for this handle and every later command
+        (`lab status`, scenarios' bounds, `lab ls`, `lab reset`): lab.engine.configstore."""
+        self.cfg = cfg.resolved()
+        configstore.save(self.client, self.cfg)
 
     def container(self, host: str) -> Container:
         check_node(host, ALL_HOSTS + tuple(c.host for c in self.topo.containers if c.host not in ALL_HOSTS))
@@ -119,6 +167,10 @@ class LabHandle:
 
     def sh(self, host: str, script: str, timeout: float | None = 30, check: bool = False) -> Result:
         return commands.sh(self.container(host), script, timeout=timeout, check=check)
+
+    def lines(self, host: str, argv: list[str], workdir: str | None = None) -> commands.Lines:
+        """A long-running command's output line by line as it comes, then its exit code."""
+        return commands.Lines(self.container(host), argv, workdir)
 
     def put_file(self, host: str, path: str, data: bytes, mode: int = 0o644) -> None:
         commands.put_file(self.container(host), path, data, mode)

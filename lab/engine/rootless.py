@@ -23,8 +23,7 @@ from docker.context import ContextAPI
 
 from ..errors import ConfigError, LabError
 from .contexts import ensure_docker_config
-from .images import Say
-from .images import _say as say_stderr  # handle.py's twin: handle imports this module
+from .say import Say, say_stderr
 
 ROOTFUL, ROOTLESS, USERNS = "rootful", "rootless", "userns-remap"
 DEFAULT_USER = "heartbeat-lab"
@@ -45,6 +44,23 @@ def engine_kind(client: docker.DockerClient) -> str:
     if "name=userns" in options:
         return USERNS
     return ROOTFUL
+
+
+USERNS_REMAP_USER = "heartbeat-lab-class"  # the class engine's (lab.engine.classengine)
+
+
+def userns_root_ids(user: str = USERNS_REMAP_USER) -> tuple[int, int]:
+    """The host uid and gid a container's root has on the class engine: the first of its
+    remap user's subordinate uids and gids (a user-namespaced engine is this machine's, so
+    its ranges are here)."""
+    ids = []
+    for path in (Path("/etc/subuid"), Path("/etc/subgid")):
+        ranges = subid_ranges(path.read_text() if path.exists() else "").get(user)
+        if not ranges:
+            raise LabError(f"this engine remaps users, but {user} has no subordinate ids in {path}: expected the "
+                           "lab's class engine (`lab engine class`), whose containers' root is the first of them")
+        ids.append(ranges[0][0])
+    return ids[0], ids[1]
 
 
 def root_is_host_root(kind: str) -> bool:

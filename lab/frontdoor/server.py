@@ -17,7 +17,7 @@ from typing import Callable
 from aiohttp import web
 
 from .. import classroom
-from ..errors import ConfigError
+from ..errors import ConfigError, LabError
 from . import sshd
 from .keys import Limiter
 from .record import ClassRecord
@@ -62,11 +62,32 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 
 
 def public_host(listen: Listen, given: str | None) -> str:
+    """The server's name in the roster's URLs and ssh commands: --public-host; the address
+    listened on; for a wildcard address the machine's name if it names more than this
+    machine's loopback (many hosts files map the host name to 127.0.1.1), else the address of
+    the interface that carries the default route (trainees elsewhere reach that one)."""
     if given:
         return given
-    if listen.host in ("0.0.0.0", "::", ""):
-        return socket.getfqdn()
-    return listen.host
+    if listen.host not in ("0.0.0.0", "::", ""):
+        return listen.host
+    name = socket.getfqdn()
+    try:
+        if not all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(name, None)):
+            return name
+    except (OSError, ValueError):
+        pass
+    return route_address() or name
+
+
+def route_address() -> str | None:
+    """This machine's address on the interface of its default route: a UDP socket's local
+    address once "connected" (no packet is sent) to an address of the documentation range."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("203.0.113.1", 9))
+            return s.getsockname()[0]
+        except OSError:
+            return None
 
 
 class Running:
@@ -92,12 +113,19 @@ class Running:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen.host, self.listen.port, ssl_context=self.tls)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"{'https' if self.tls else 'http'}://{self.host}:{port}/"
-        if self.ssh is not None:
-            self._ssh = await sshd.serve(self.service, self.ssh.host, self.ssh.port, self.limiter)
-            self.ssh_port = self._ssh.sockets[0].getsockname()[1]
+        try:
+            await site.start()
+            port = self._runner.addresses[0][1]
+            self.url = f"{'https' if self.tls else 'http'}://{self.host}:{port}/"
+            if self.ssh is not None:
+                where = f"--ssh-port: {self.ssh.host}:{self.ssh.port}"
+                self._ssh = await sshd.serve(self.service, self.ssh.host, self.ssh.port, self.limiter)
+                self.ssh_port = self._ssh.sockets[0].getsockname()[1]
+        except OSError as exc:  # the port taken (another server, an earlier `lab class serve`), no such address
+            await self.stop()
+            what = where if self.url else f"--listen {self.listen.host}:{self.listen.port}"
+            raise LabError(f"cannot listen on {what}: {exc.strerror or exc}; expected a free port on an address of "
+                           "this machine (another `lab class serve` may hold it: `ss -ltnp` names it)") from None
         self.record.served = {"url": self.url, "ssh_host": self.host, "ssh_port": self.ssh_port,
                               "ssh_fingerprint": sshd.fingerprint(self.record.klass) if self.ssh else None}
         self.record.save()

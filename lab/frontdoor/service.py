@@ -43,8 +43,12 @@ class ClassService:
 
     # ---- the labs ----
     def refresh_members(self) -> None:
+        """The class's labs as the engines list them now; a lab with an action under way
+        stays, although a reset removes and remakes it (the poller once looked in between,
+        and the lab's row left the dashboard while it was being reset)."""
         found = {m.cfg.name: m for m in classroom.members(self.where, self.klass)}
         with self.lock:
+            found |= {n: m for n, m in self.members.items() if n in self.busy and n not in found}
             self.members = found
             for name in found:
                 if name not in self.progress.started:

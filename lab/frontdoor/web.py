@@ -22,8 +22,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..errors import ConfigError
 from ..faults import FAULTS
-from ..model.config import CLIENT, NODES
+from ..model.config import NODES
 from ..observe.state import local_url
+from ..roles.client import Client
 from ..workshop.handout import handout
 from .access import REACHABLE, Who, may_act, may_open
 from .keys import Limiter, check_password, same_credential
@@ -188,16 +189,11 @@ def is_local(handle) -> bool:  # noqa: ANN001
 
 
 def fetch_via_client(handle, tail: str, method: str) -> tuple[int, dict, bytes]:  # noqa: ANN001
-    argv = ["curl", "-s", "-i", "-m", "8", *(["-I"] if method == "HEAD" else []), f"{handle.cfg.url}{tail}"]
-    out = handle.run(CLIENT, argv, timeout=15).output
-    head, _, body = out.partition("\r\n\r\n")
-    lines = head.split("\r\n")
-    if not lines or not lines[0].startswith("HTTP/"):
+    answer = Client(handle).response(tail, timeout=8, head=method == "HEAD")
+    if answer is None:
         raise web.HTTPBadGateway(text=f"the cluster address of {handle.cfg.name} did not answer from ha3\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])
-               if k.strip().lower() not in HOP_HEADERS}
-    return status, headers, body.encode()
+    status, headers, body = answer
+    return status, {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}, body
 
 
 async def lab_terminal(request: web.Request) -> web.StreamResponse:

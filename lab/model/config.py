@@ -14,6 +14,7 @@ from ..errors import ConfigError
 
 NODES = ("ha1", "ha2")  # the article's cluster nodes; node lines must equal `uname -n`
 NFS_SERVER = "nfsha"
+NFS_DAEMON = "nfsd"  # ganesha's own container, beside nfsha, on a user-namespaced engine only
 CLIENT = "ha3"
 ALL_HOSTS = (*NODES, NFS_SERVER, CLIENT)
 
@@ -263,40 +264,7 @@ class LabConfig:
     # ---- validation -----------------------------------------------------------------
     def validate(self) -> "LabConfig":
         """Raise ConfigError naming every problem; return self when the config is sound."""
-        problems: list[str] = []
-
-        if not NAME_RE.match(self.name):
-            problems.append(
-                f"lab name {self.name!r}: expected a lowercase letter then up to 30 of [a-z0-9-] "
-                "(it prefixes container, network and volume names)"
-            )
-        if self.timing not in TIMINGS:
-            problems.append(f"timing {self.timing!r}: expected one of {', '.join(TIMINGS)}")
-        else:
-            problems += check_timing(self.times)
-        if self.nfs_client not in NFS_CLIENTS:
-            problems.append(f"nfs client {self.nfs_client!r}: expected one of {', '.join(NFS_CLIENTS)}")
-        if self.master not in NODES:
-            problems.append(f"master node {self.master!r}: unknown node, expected one of {', '.join(NODES)}")
-        if self.auth not in AUTH_METHODS:
-            problems.append(f"auth {self.auth!r}: expected one of {', '.join(AUTH_METHODS)}")
-        if self.auth != "crc" and not re.fullmatch(r"[A-Za-z0-9._-]{8,}", self.auth_key):
-            problems.append("auth key: expected at least 8 characters of [A-Za-z0-9._-]")
-        if self.auto_failback not in AUTO_FAILBACK:
-            problems.append(f"auto_failback {self.auto_failback!r}: expected one of {', '.join(AUTO_FAILBACK)}")
-        if not re.fullmatch(r"[a-z][a-z0-9.-]*", self.cluster):
-            problems.append(f"cluster name {self.cluster!r}: expected a hostname")
-        for what, port, low in (("udpport", self.udpport, 1), ("serial port", self.serial_port, 1),
-                                ("local port", self.local_port, 0)):
-            if not low <= port <= 65535:
-                problems.append(f"{what} {port}: expected {low}..65535")
-        if self.stonith not in STONITH:
-            problems.append(f"stonith {self.stonith!r}: expected one of {', '.join(STONITH)}")
-        if not re.fullmatch(r"[A-Za-z0-9]{4,16}", self.bmc_password):
-            problems.append("board password: expected 4 to 16 letters or digits (IPMI allows 16 at most)")
-        problems += check_addresses(self)
-        if len(self.node_names) != 2 or len(set(self.node_names)) != 2:
-            problems.append(f"node names {', '.join(self.node_names)}: expected two different hostnames")
+        problems = check_fields(self) + check_addresses(self)
         if problems:
             raise ConfigError("invalid lab configuration:\n  - " + "\n  - ".join(problems))
         return self
@@ -379,3 +347,41 @@ def check_node(name: str, allowed: tuple[str, ...] = ALL_HOSTS) -> str:
     if name not in allowed:
         raise ConfigError(f"unknown node {name!r}: expected one of {', '.join(allowed)}")
     return name
+
+
+def check_fields(cfg: LabConfig) -> list[str]:
+    """Every problem of a configuration's own fields (its addresses: check_addresses)."""
+    problems: list[str] = []
+
+    if not NAME_RE.match(cfg.name):
+        problems.append(
+            f"lab name {cfg.name!r}: expected a lowercase letter then up to 30 of [a-z0-9-] "
+            "(it prefixes container, network and volume names)"
+        )
+    if cfg.timing not in TIMINGS:
+        problems.append(f"timing {cfg.timing!r}: expected one of {', '.join(TIMINGS)}")
+    else:
+        problems += check_timing(cfg.times)
+    if cfg.nfs_client not in NFS_CLIENTS:
+        problems.append(f"nfs client {cfg.nfs_client!r}: expected one of {', '.join(NFS_CLIENTS)}")
+    if cfg.master not in NODES:
+        problems.append(f"master node {cfg.master!r}: unknown node, expected one of {', '.join(NODES)}")
+    if cfg.auth not in AUTH_METHODS:
+        problems.append(f"auth {cfg.auth!r}: expected one of {', '.join(AUTH_METHODS)}")
+    if cfg.auth != "crc" and not re.fullmatch(r"[A-Za-z0-9._-]{8,}", cfg.auth_key):
+        problems.append("auth key: expected at least 8 characters of [A-Za-z0-9._-]")
+    if cfg.auto_failback not in AUTO_FAILBACK:
+        problems.append(f"auto_failback {cfg.auto_failback!r}: expected one of {', '.join(AUTO_FAILBACK)}")
+    if not re.fullmatch(r"[a-z][a-z0-9.-]*", cfg.cluster):
+        problems.append(f"cluster name {cfg.cluster!r}: expected a hostname")
+    for what, port, low in (("udpport", cfg.udpport, 1), ("serial port", cfg.serial_port, 1),
+                            ("local port", cfg.local_port, 0)):
+        if not low <= port <= 65535:
+            problems.append(f"{what} {port}: expected {low}..65535")
+    if cfg.stonith not in STONITH:
+        problems.append(f"stonith {cfg.stonith!r}: expected one of {', '.join(STONITH)}")
+    if not re.fullmatch(r"[A-Za-z0-9]{4,16}", cfg.bmc_password):
+        problems.append("board password: expected 4 to 16 letters or digits (IPMI allows 16 at most)")
+    if len(cfg.node_names) != 2 or len(set(cfg.node_names)) != 2:
+        problems.append(f"node names {', '.join(cfg.node_names)}: expected two different hostnames")
+    return problems

@@ -69,20 +69,9 @@ def load(source: str | Path, cfg: LabConfig, place: bool = True) -> Custom:
 
 
 # ---- ha.cf ----------------------------------------------------------------------------------------
-def _lines(text: str) -> list[tuple[int, str, str]]:
-    """(line number, directive, value) of each directive line, as heartbeat reads them."""
-    out = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            name, _, value = line.replace("\t", " ").partition(" ")
-            out.append((number, name, " ".join(value.split())))
-    return out
-
-
 def _ha_cf(text: str, cfg: LabConfig, problems: list[Note], out: Custom) -> tuple[str, ...]:
     """Check ha.cf; store the adapted file; return the two node names it declares."""
-    lines = _lines(text)
+    lines = hacf.directive_lines(text)
     nodes: list[tuple[int, str]] = []
     timers: dict[str, tuple[int, float]] = {}
     replaced: dict[int, str | None] = {}  # line number -> new text (None: dropped)
@@ -232,29 +221,12 @@ def _authkeys(path: Path, problems: list[Note], out: Custom) -> None:
     if mode & 0o077:
         problems.append(Note("authkeys", None, f"mode {mode:o}: heartbeat refuses an authkeys file others can read; "
                              f"chmod 600 {path}"))
-    lines = _lines(path.read_text())
-    keys: dict[str, tuple[int, str, str]] = {}
-    use = None
-    for number, name, value in lines:
-        if name == "auth":
-            use = (number, value)
-        elif name.isdigit():
-            method, _, key = value.partition(" ")
-            keys[name] = (number, method, key)
-            if method not in ("sha1", "md5", "crc"):
-                problems.append(Note("authkeys", number, f"method {method or '(none)'}: expected sha1, md5 or crc"))
-            elif method != "crc" and not key:
-                problems.append(Note("authkeys", number, f"{method} needs a key: `{name} {method} SECRET`"))
-        else:
-            problems.append(Note("authkeys", number, f"{name}: expected `auth N`, then `N METHOD [KEY]` lines"))
-    if use is None:
-        problems.append(Note("authkeys", None, "no `auth N` line: heartbeat does not know which key to use"))
-    elif use[1] not in keys:
-        problems.append(Note("authkeys", use[0], f"auth {use[1]}: no key line `{use[1]} METHOD KEY`"))
-    else:
-        out.changes["auth"] = keys[use[1]][1]
-        if keys[use[1]][2]:
-            out.changes["auth_key"] = keys[use[1]][2]
+    read = hacf.authkeys(path.read_text())
+    problems += [Note("authkeys", number, what) for number, what in read.problems]
+    if read.method:
+        out.changes["auth"] = read.method
+        if read.key:
+            out.changes["auth_key"] = read.key
     out.files["authkeys"] = (path.read_bytes(), 0o600)
 
 

@@ -6,34 +6,16 @@ from __future__ import annotations
 
 import ipaddress
 
+from . import hacf
 from .config import NFS_SERVER, NODES, SHARE_EXPORT, LabConfig
 from .contract import SHARE_MOUNT
 from .custom_base import IMAGE_INIT_SCRIPTS, IMAGE_RESOURCE_SCRIPTS, IP_AGENTS, SCRIPT_ALIASES, WEB_SERVERS, Custom, Note
 
 
 # ---- haresources ------------------------------------------------------------------------------------
-def _groups(text: str) -> list[tuple[int, list[str]]]:
-    """(first line number, words) of each resource group: `#` comments, `\\` continues a line."""
-    out: list[tuple[int, list[str]]] = []
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].rstrip()
-        if not pending:
-            start = number
-        cont = line.endswith("\\")
-        pending += line.rstrip("\\").split()
-        if not cont and pending:
-            out.append((start, pending))
-            pending = []
-    if pending:
-        out.append((start, pending))
-    return out
-
-
 def _haresources(text: str, names: tuple[str, ...], scripts: set[str], cfg: LabConfig,
                  problems: list[Note], out: Custom) -> None:
-    groups = _groups(text)
+    groups = hacf.resource_groups(text)
     if not groups:
         problems.append(Note("haresources", None, "no resource group: expected a line `NODE RESOURCE...`"))
         return
@@ -75,7 +57,7 @@ def _haresources(text: str, names: tuple[str, ...], scripts: set[str], cfg: LabC
 
 def _placed(cfg: LabConfig, text: str, out: Custom) -> LabConfig:
     """The lab's LAN around haresources' first address, when it is outside the default one."""
-    ip = next((_ip_of(w) for _, words in _groups(text) for w in words[1:] if _ip_of(w)), None)
+    ip = next((_ip_of(w) for _, words in hacf.resource_groups(text) for w in words[1:] if _ip_of(w)), None)
     if ip is None or not _is_ip(ip) or ipaddress.IPv4Address(ip) in cfg.lan:
         return cfg
     lan = ipaddress.ip_network(f"{ip}/24", strict=False)

@@ -5,11 +5,12 @@ this one model, so they cannot drift apart."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import BMC_USER, CLIENT, NFS_SERVER, NODES, LabConfig, bmc_host
-from .contract import LAB_DIR, SHARE_MOUNT
+from .config import BMC_USER, CLIENT, NFS_DAEMON, NFS_SERVER, NODES, LabConfig, bmc_host
+from .contract import EXPORTS_DROP, LAB_DIR, SHARE_MOUNT
 
 IMAGE_PREFIX = "heartbeat-lab/"
 LAB_IMAGES = ("node", "nfs", "client", "bmc")
@@ -18,9 +19,11 @@ LAN = "lan"
 SERIAL = "serial"
 MGMT = "mgmt"
 # The boards reach the engine through its socket, as a BMC reaches its machine's power
-# supply; a board acts only on its own node's container (lab/images/bmc/chassis checks).
+# supply; a board acts only on its own node's container (images/bmc/chassis checks).
 ENGINE_SOCKET = "/var/run/docker.sock"
 SHARE = "share"
+BRIDGE_PREFIX = "hlc"  # the bridges of labs on a user-namespaced engine (lab.engine.classengine)
+EXPORTS = "exports"  # on a user-namespaced engine: nfsha's /etc/exports, handed to the NFS server
 
 # Beyond docker's default set, each container gets only what its software needs.
 NODE_CAPS = (
@@ -32,6 +35,13 @@ NODE_CAPS = (
 )
 NODE_SYSCTLS = {"net.ipv4.ip_forward": "0"}
 NFS_CAPS = ("SYS_ADMIN", "DAC_READ_SEARCH")  # ganesha's VFS FSAL uses open_by_handle_at
+# On a user-namespaced engine ganesha runs apart from nfsha, in the host's user namespace, with
+# only these (docker's default set dropped): open_by_handle_at (DAC_READ_SEARCH; and SYS_ADMIN:
+# without it, measured here, ganesha's lookup of the export's handle fails with EPERM), files
+# of any owner (DAC_OVERRIDE, FOWNER, CHOWN, FSETID), each client's uid and gid while it works
+# (SETUID, SETGID), port 2049 (NET_BIND_SERVICE).
+NFSD_CAPS = ("DAC_READ_SEARCH", "SYS_ADMIN", "DAC_OVERRIDE", "FOWNER", "CHOWN", "FSETID", "SETUID", "SETGID",
+             "NET_BIND_SERVICE")
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class NetworkSpec:
     ip_range: str | None
     gateway: str | None
     internal: bool
+    bridge: str | None = None  # the Linux bridge's name (a user-namespaced engine's firewall matches it)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,10 @@ class ContainerSpec:
     binds: dict[str, str] = field(default_factory=dict)  # host path -> container path
     hostname: str = ""  # `uname -n` if not host: a node's name in a `lab up --from` ha.cf
     sysctls: dict[str, str] = field(default_factory=dict)
+    net_of: str = ""  # the host whose network namespace this container shares (no networks of its own)
+    host_userns: bool = False  # in the host's user namespace on a user-namespaced engine
+    cap_drop: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
 
     @property
     def uname(self) -> str:
@@ -73,6 +88,8 @@ class Topology:
     networks: tuple[NetworkSpec, ...]
     containers: tuple[ContainerSpec, ...]
     volume_name: str
+    volumes: dict[str, str] = field(default_factory=dict)  # volume key -> name
+    share_owner: tuple[int, int] | None = None  # user-namespaced engine: the volumes are tmpfs its root owns
 
     def container(self, host: str) -> ContainerSpec:
         return next(c for c in self.containers if c.host == host)
@@ -80,21 +97,42 @@ class Topology:
     def network(self, key: str) -> NetworkSpec:
         return next(n for n in self.networks if n.key == key)
 
+    @property
+    def nfs_server(self) -> str:
+        """The host whose container runs ganesha: nfsha, or its own container beside nfsha
+        on a user-namespaced engine (stop-nfs stops it, the heal starts it)."""
+        return NFS_DAEMON if any(c.host == NFS_DAEMON for c in self.containers) else NFS_SERVER
+
 
 def image_name(kind: str) -> str:
     return f"{IMAGE_PREFIX}{kind}:latest"
 
 
-def topology(cfg: LabConfig) -> Topology:
-    """The containers and networks of the lab `cfg` describes (nfs_client resolved)."""
+def images_for(cfg: LabConfig) -> tuple[str, ...]:
+    """The images a lab runs: the boards' only with --stonith ipmi (`lab up` builds no more)."""
+    return tuple(k for k in LAB_IMAGES if k != "bmc" or cfg.has_boards)
+
+
+def topology(cfg: LabConfig, userns_root: tuple[int, int] | None = None,
+             engine_socket: str = ENGINE_SOCKET) -> Topology:
+    """The containers and networks of the lab `cfg` describes (nfs_client resolved). On a
+    user-namespaced engine (`userns_root`: the host uid and gid its containers' root has), ganesha
+    serves from a container of its own (NFS_DAEMON) in the host's user namespace, inside
+    nfsha's network namespace, and the share is a tmpfs: ganesha may then open by handle
+    nothing but the share's own files. `engine_socket`: the engine's socket on its machine,
+    which the boards drive their nodes' power through."""
     cfg.share_fstype  # noqa: B018 - raises unless nfs_client was resolved
     # The names sort "lan" before "serial": docker numbers the interfaces of a
     # container in that order after a restart, and heartbeat and IPaddr2 expect the LAN on eth0.
     # With boards, "mgmt" sorts between them: eth1 on the nodes, the serial network eth2.
+    userns = userns_root is not None
+    bridge = bridge_name if userns else (lambda name: None)
     networks = (
-        NetworkSpec(LAN, f"{cfg.name}-lan", cfg.lan_subnet, str(cfg.lan_dynamic_range), cfg.lan_gateway, False),
-        *((NetworkSpec(MGMT, f"{cfg.name}-mgmt", cfg.mgmt_subnet, None, None, True),) if cfg.has_boards else ()),
-        NetworkSpec(SERIAL, f"{cfg.name}-serial", cfg.serial_subnet, None, None, True),
+        NetworkSpec(LAN, f"{cfg.name}-lan", cfg.lan_subnet, str(cfg.lan_dynamic_range), cfg.lan_gateway, False,
+                    bridge(f"{cfg.name}-lan")),
+        *((NetworkSpec(MGMT, f"{cfg.name}-mgmt", cfg.mgmt_subnet, None, None, True, bridge(f"{cfg.name}-mgmt")),)
+          if cfg.has_boards else ()),
+        NetworkSpec(SERIAL, f"{cfg.name}-serial", cfg.serial_subnet, None, None, True, bridge(f"{cfg.name}-serial")),
     )
     hosts = {h: cfg.lan_ip(h) for h in (*NODES, NFS_SERVER, CLIENT)}
     hosts |= {cfg.hb_name(n): cfg.lan_ip(n) for n in NODES}  # the names heartbeat knows them by
@@ -130,11 +168,28 @@ def topology(cfg: LabConfig) -> Topology:
             role="nfs",
             image=image_name("nfs"),
             addresses={LAN: cfg.lan_ip(NFS_SERVER)},
-            cap_add=NFS_CAPS,
-            volumes={SHARE: SHARE_MOUNT},
+            cap_add=() if userns else NFS_CAPS,
+            volumes={SHARE: SHARE_MOUNT, **({EXPORTS: EXPORTS_DROP} if userns else {})},
+            env={"NFS_SERVER_APART": "yes"} if userns else {},
             extra_hosts=hosts,
         )
     )
+    if userns:
+        containers.append(
+            ContainerSpec(
+                host=NFS_DAEMON,
+                name=cfg.container_name(NFS_DAEMON),
+                role="nfsd",
+                image=image_name("nfs"),
+                addresses={},
+                net_of=NFS_SERVER,
+                host_userns=True,
+                cap_drop=("ALL",),
+                cap_add=NFSD_CAPS,
+                volumes={SHARE: SHARE_MOUNT, EXPORTS: EXPORTS_DROP},
+                entrypoint=("/usr/local/sbin/nfs-serve",),
+            )
+        )
     containers.append(
         ContainerSpec(
             host=CLIENT,
@@ -158,11 +213,20 @@ def topology(cfg: LabConfig) -> Topology:
                 addresses={MGMT: cfg.mgmt_ip(board)},
                 env={"BMC_LAB": cfg.name, "BMC_NODE": node, "BMC_TARGET": cfg.container_name(node),
                      "BMC_USER": BMC_USER, "BMC_PASSWORD": cfg.bmc_password},
-                binds={ENGINE_SOCKET: ENGINE_SOCKET},
+                binds={engine_socket: ENGINE_SOCKET},
+                host_userns=userns,  # the engine's socket is host root's: so is the board, out of trainees' reach
                 extra_hosts=hosts,
             )
         )
-    return Topology(networks=networks, containers=tuple(containers), volume_name=f"{cfg.name}-share")
+    volumes = {SHARE: f"{cfg.name}-share", **({EXPORTS: f"{cfg.name}-exports"} if userns else {})}
+    return Topology(networks=networks, containers=tuple(containers), volume_name=volumes[SHARE], volumes=volumes,
+                    share_owner=userns_root)
+
+
+def bridge_name(network: str) -> str:
+    """A lab network's Linux bridge on a user-namespaced engine: BRIDGE_PREFIX, which that
+    engine's firewall chain matches, and a digest of the network's name (15 characters)."""
+    return BRIDGE_PREFIX + hashlib.sha1(network.encode()).hexdigest()[:10]
 
 
 def apparmor_enabled() -> bool:

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from ..engine.handle import LabHandle
 from ..model.config import NODES
-from ..model.contract import HA_LOG
+from ..model.contract import AUDIT_WINDOW_FILE, HA_LOG
+from ..roles.node import (line_count_script, lines_since_argv, parse_count, window_read_script,
+                          window_write_script)
 from .state import RESOURCES, node_state
 BAD_LOG_LINES = ("Both machines own", "No one owns")
 
@@ -57,19 +59,18 @@ class Audit:
 
 
 def line_count(lab: LabHandle, node: str, path: str) -> int:
-    res = lab.sh(node, f"wc -l < {path} 2>/dev/null || echo 0", timeout=10)
+    res = lab.sh(node, line_count_script(path), timeout=10)
     if not res.ran:  # the node stopped under the exec (a board's reset): docker reads a stopped container
         try:
             return lab.read_file(node, path).count(b"\n")
         except Exception:  # noqa: BLE001 - no such file yet
             return 0
-    out = res.output.strip()
-    return int(out) if out.isdigit() else 0
+    return parse_count(res.output)
 
 
 def lines_since(lab: LabHandle, node: str, path: str, mark: int) -> str:
     """What a log file on the node holds after its first `mark` lines."""
-    return lab.run(node, ["tail", "-n", f"+{mark + 1}", path], timeout=10).output
+    return lab.run(node, lines_since_argv(path, mark), timeout=10).output
 
 
 def log_marks(lab: LabHandle) -> dict[str, int]:
@@ -82,7 +83,7 @@ def log_marks(lab: LabHandle) -> dict[str, int]:
 # began (the first fault injected after a heal: "fault N", with "open" until the heal ends) and
 # when the last heal ended ("heal N"). The log only grows, and the file lives in the node's own
 # filesystem, so it survives a killed node; `lab reset` starts both afresh.
-WINDOW_FILE = "/var/lib/heartbeat-lab/audit-window"
+WINDOW_FILE = AUDIT_WINDOW_FILE
 WINDOWS = {
     "fault": "since the last fault episode began (the faults injected since the last heal, and that heal)",
     "heal": "since the last heal ended",
@@ -110,9 +111,7 @@ def _mark(lab: LabHandle, lines: str, unless: str = "false") -> None:
     """Rewrite each running node's WINDOW_FILE with `lines` (shell; $n is ha-log's length now)."""
     for node in NODES:
         if lab.container_status(node) == "running":
-            lab.sh(node, f'f={WINDOW_FILE}; mkdir -p "${{f%/*}}"; touch "$f"; {unless} && exit 0; '
-                         f'n=$(wc -l < {HA_LOG} 2>/dev/null || echo 0); '
-                         f'{{ {lines}; }} > "$f.new"; mv "$f.new" "$f"', timeout=10)
+            lab.sh(node, window_write_script(lines, unless), timeout=10)
 
 
 def window(lab: LabHandle, since: str = "fault") -> dict[str, int]:
@@ -125,7 +124,7 @@ def window(lab: LabHandle, since: str = "fault") -> dict[str, int]:
     for node in NODES:
         if lab.container_status(node) != "running":
             continue
-        text = lab.sh(node, f"cat {WINDOW_FILE} 2>/dev/null", timeout=10).output
+        text = lab.sh(node, window_read_script(), timeout=10).output
         marks[node] = parse_window(text, since)
     return marks
 

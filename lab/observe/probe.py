@@ -9,18 +9,16 @@ were not ok; node changes count the times the answering node changed."""
 
 from __future__ import annotations
 
-import json
 import statistics
 import threading
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from ..engine.handle import LabHandle
 from ..model.config import CLIENT
 from . import probe_agent
-from .state import local_url
+from .agent import Agent
+from .state import host_url
 
-AGENT_PATH = "/usr/local/lib/lab-probe-agent.py"
 OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
 
 
@@ -50,12 +48,13 @@ class Probe:
             raise ValueError(f"probe location {where!r}: expected ha3 or host")
         self.lab, self.where, self.hz = lab, where, hz
         # from the host on a rootless engine: through ha3's 127.0.0.1 publication (no route to the VIP)
-        base = lab.cfg.url if where == CLIENT or lab.vip_from_host else local_url(lab)
+        base = lab.cfg.url if where == CLIENT else host_url(lab)
         self.url = f"{base}{path}"
         self._samples: list[Sample] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._agent: Agent | None = None
 
     @property
     def samples(self) -> list[Sample]:
@@ -71,29 +70,16 @@ class Probe:
         if self.where == "host":
             self._thread = threading.Thread(target=probe_agent.poll, args=(self.url, self.hz, self._add, self._stop),
                                             name="probe", daemon=True)
+            self._thread.start()
         else:
-            self.lab.put_file(CLIENT, AGENT_PATH, Path(probe_agent.__file__).read_bytes(), 0o755)
-            self._thread = threading.Thread(target=self._read_agent, args=(self.lab.container(CLIENT),),
-                                            name="probe-ha3", daemon=True)
-        self._thread.start()
+            self._agent = Agent(self.lab, probe_agent, [self.url, "--hz", str(self.hz)], self._add, "probe")
+            self._agent.start()
         return self
-
-    def _read_agent(self, client) -> None:  # noqa: ANN001
-        res = client.exec_run(["python3", "-u", AGENT_PATH, self.url, "--hz", str(self.hz)], stream=True)
-        buf = b""
-        for chunk in res.output:
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                try:
-                    self._add(json.loads(line))
-                except ValueError:
-                    pass  # a line cut short when the agent was stopped
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        if self.where == CLIENT:
-            self.lab.run(CLIENT, ["pkill", "-f", AGENT_PATH])
+        if self._agent:
+            self._agent.stop(wait=5)
         if self._thread:
             self._thread.join(timeout=5)
 

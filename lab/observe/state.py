@@ -3,17 +3,19 @@ the problems a user should see; and the waits for those states."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timezone
 
 import requests
 
 from ..engine.handle import LabHandle
-from ..model.config import CLIENT, NFS_SERVER, NODES
-from ..model.contract import BOOTED_MARK, HA_LOG, HEARTBEAT_PROCESS, SERIAL_DEVICE, SHARE_MOUNT
+from ..model.config import CLIENT, NODES
+from ..model.contract import HA_LOG, SERIAL_DEVICE, SHARE_MOUNT
 from ..model.render import serving_node
-from ..waiting import wait_until
+from ..roles.client import Client
+from ..roles.node import Node, NodeState
+from ..waiting import WaitTimeout, wait_until
 
-NodeState = dict  # {"container": str, "heartbeat", "vip", "mounted", "apache": bool}
 RESOURCES = ("vip", "mounted", "apache")
 
 
@@ -23,16 +25,27 @@ def fetch(lab: LabHandle, path: str = "hostname.html", via: str = "vip", timeout
     publication ("local"), or from the client node with curl ("ha3"). Where the host cannot
     reach the VIP (a rootless engine), "vip" goes through the 127.0.0.1 publication: ha3
     forwards it to the VIP."""
-    if via == "vip" and not lab.vip_from_host:
-        via = "local"
     if via == CLIENT:
-        res = lab.run(CLIENT, ["curl", "-s", "-m", f"{timeout:g}", "-w", "\n%{http_code}",
-                               f"{lab.cfg.url}{path}"], timeout=timeout + 5)
-        body, _, code = res.output.rpartition("\n")
-        return int(code or 0), body
-    base = lab.cfg.url if via == "vip" else local_url(lab)
-    r = requests.get(f"{base}{path}", timeout=timeout)
+        return Client(lab).get(path, timeout)
+    base = host_url(lab) if via == "vip" else local_url(lab)
+    r = direct_get(f"{base}{path}", timeout=timeout)
     return r.status_code, r.text
+
+
+def host_url(lab: LabHandle) -> str:
+    """The cluster URL as this machine reaches it: at the VIP, or where the host has no route
+    to the VIP (a rootless engine) at the 127.0.0.1 publication, which ha3 forwards to it."""
+    return lab.cfg.url if lab.vip_from_host else local_url(lab)
+
+
+def direct_get(url: str, timeout: float) -> requests.Response:
+    """GET straight to the lab (its VIP, its 127.0.0.1 port), never through a proxy the
+    environment names (http_proxy, HTTP_PROXY, ALL_PROXY): behind a company's proxy, or on a
+    CI runner with one, the lab's own addresses would go to the proxy, which cannot reach
+    them, and every wait for the cluster would time out with "no answer"."""
+    with requests.Session() as session:
+        session.trust_env = False
+        return session.get(url, timeout=timeout)
 
 
 def published_port(lab: LabHandle) -> int | None:
@@ -52,70 +65,82 @@ def local_url(lab: LabHandle) -> str:
 
 def who_serves(lab: LabHandle, via: str = "vip") -> str | None:
     """The node named by hostname.html at the cluster URL, or None if nothing answers."""
+    return _answer(lab, via)[0]
+
+
+def _answer(lab: LabHandle, via: str = "vip") -> tuple[str | None, str]:
+    """(the node hostname.html names or None, what was seen: the node, the HTTP code, or the
+    error of the request)."""
     try:
         code, body = fetch(lab, "hostname.html", via=via)
-    except requests.RequestException:
-        return None
+    except requests.RequestException as exc:
+        return None, f"no answer at the VIP ({type(exc).__name__})"
     name = serving_node(body) if code == 200 else None
-    return lab.cfg.role_of(name) or name  # the page names the node's hostname
+    if not code:
+        return None, "no answer at the VIP (curl got no HTTP answer)"
+    if not name:
+        return None, f"HTTP {code} at the VIP, naming no node"
+    name = lab.cfg.role_of(name) or name  # the page names the node's hostname
+    return name, f"hostname.html names {name}"
 
 
 def wait_serving(lab: LabHandle, node: str, timeout: float) -> None:
+    """Wait until hostname.html at the cluster URL names `node`. On timeout the error also
+    says what each node held, whether ha3 (on the LAN) got an answer, and the tail of the
+    awaited node's ha-log: enough to tell a cluster that did not start its resources from
+    a VIP this machine cannot reach."""
     lab.say(f"waiting for {node} to serve {lab.cfg.url} (up to {timeout:.0f} s"
             f"{'' if lab.vip_from_host else ', through ha3: the VIP is not reachable from this machine'}) ...")
 
     def check() -> tuple[bool, str]:
-        who = who_serves(lab)
-        return who == node, f"hostname.html names {who}" if who else "no answer at the VIP"
+        who, seen = _answer(lab)
+        return who == node, seen
 
-    wait_until(f"{node} to serve the cluster URL", check, timeout=timeout, interval=0.1)
+    try:
+        wait_until(f"{node} to serve the cluster URL", check, timeout=timeout, interval=0.1)
+    except WaitTimeout as exc:
+        raise WaitTimeout(exc.what, exc.timeout, f"{exc.seen}\n{_diagnosis(lab, node)}") from None
+
+
+def _diagnosis(lab: LabHandle, node: str) -> str:
+    lines = []
+    try:
+        for n in NODES:
+            held = node_state(lab, n)
+            lines.append(f"  {n}: " + ", ".join(f"{k}={'yes' if v is True else 'no' if v is False else v}"
+                                               for k, v in held.items()))
+        lines.append(f"  from {CLIENT} (on the LAN): {_answer(lab, CLIENT)[1]}")
+        lines.append(f"  the last lines of {node}'s {HA_LOG}:")
+        lines += [f"    {line}" for line in ha_log(lab, node, 12).splitlines()]
+    except Exception as exc:  # noqa: BLE001 - a diagnosis must not hide the timeout itself
+        lines.append(f"  (could not read more: {type(exc).__name__}: {exc})")
+    return "\n".join(lines)
 
 
 # ---- the nodes ------------------------------------------------------------------------------------
 def node_state(lab: LabHandle, node: str) -> NodeState:
     """What a node holds: heartbeat running, the VIP, the /ha mount, Apache."""
-    status = lab.container_status(node)
-    if status != "running":
-        return {"container": status, "heartbeat": False, "vip": False, "mounted": False, "apache": False}
-    script = (
-        f"pgrep -f '{HEARTBEAT_PROCESS}' >/dev/null && echo heartbeat=1 || echo heartbeat=0; "
-        f"ip -4 -o addr show dev eth0 | grep -q ' {lab.cfg.vip}/' && echo vip=1 || echo vip=0; "
-        f"awk '$2==\"{SHARE_MOUNT}\"{{m=1}} END{{print \"mounted=\" (m?1:0)}}' /proc/mounts; "
-        "pgrep -x apache2 >/dev/null && echo apache=1 || echo apache=0"
-    )
-    state: NodeState = {"container": "running"}
-    for line in lab.sh(node, script, timeout=10).output.split():
-        key, _, val = line.partition("=")
-        state[key] = val == "1"
-    if len(state) < 5:  # the node went down (a power cut, a fence) while it was asked
-        return {"heartbeat": False, "vip": False, "mounted": False, "apache": False, **state,
-                "container": lab.container_status(node)}
-    return state
+    return Node(lab, node).holds()
 
 
 def peer_status(lab: LabHandle, node: str) -> str:
     """How heartbeat on `node` sees its peer (`cl_status nodestatus`): active, dead, ..."""
-    return lab.run(node, ["cl_status", "nodestatus", lab.cfg.hb_peer(node)], timeout=10).output.strip()
+    return Node(lab, node).peer_status()
 
 
 def link_status(lab: LabHandle, node: str, link: str) -> str:
     """How heartbeat on `node` sees one medium to its peer (`cl_status hblinkstatus`): up, dead."""
-    return lab.run(node, ["cl_status", "hblinkstatus", lab.cfg.hb_peer(node), link], timeout=10).output.strip()
+    return Node(lab, node).link_status(link)
 
 
 def heartbeat_running(lab: LabHandle, node: str) -> bool:
-    return lab.run(node, ["pgrep", "-f", HEARTBEAT_PROCESS], timeout=10).ok
+    return Node(lab, node).heartbeat_running()
 
 
 def in_transition(lab: LabHandle, node: str) -> bool:
     """heartbeat is acquiring or releasing resources on the node right now: its resource
     scripts run, or it says so itself (`cl_status rscstatus` is "transition")."""
-    # one exec, not three: the waits poll this on every node several times a second, and
-    # each exec costs the engine more CPU than the check itself (bench/LOAD.md)
-    script = ("pgrep -f '[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource' >/dev/null && exit 0; "
-              f"pgrep -f '{HEARTBEAT_PROCESS}' >/dev/null || exit 1; "
-              "[ \"$(cl_status rscstatus 2>/dev/null)\" = transition ]")
-    return lab.sh(node, script, timeout=10).ok
+    return Node(lab, node).in_transition()
 
 
 def settled(lab: LabHandle) -> bool:
@@ -124,8 +149,7 @@ def settled(lab: LabHandle) -> bool:
 
 
 def ha_log(lab: LabHandle, node: str, lines: int | None = None) -> str:
-    cmd = ["tail", "-n", str(lines), HA_LOG] if lines else ["cat", HA_LOG]
-    return lab.run(node, cmd, timeout=10).output
+    return Node(lab, node).ha_log(lines)
 
 
 def status(lab: LabHandle) -> dict:
@@ -133,7 +157,9 @@ def status(lab: LabHandle) -> dict:
     serving = who_serves(lab)
     return {
         "name": lab.cfg.name,
-        "timing": lab.cfg.timing,
+        "timing": lab.cfg.timing,  # the profile; "timers" says what ha.cf has now
+        "timers": asdict(lab.cfg.times),
+        "auto_failback": lab.cfg.auto_failback,
         "nfs_client": lab.cfg.nfs_client,
         "url": lab.cfg.url,
         "local_url": local_url(lab),
@@ -150,16 +176,10 @@ def status(lab: LabHandle) -> dict:
     }
 
 
-# heartbeat's lines on fencing its peer (hb_resource.c, cluster-glue's plugins)
-FENCE_LINE = r"Resetting node|now reset|not reset|STONITH of .* failed|OPERATOR INTERVENTION|meatclient"
-
-
 def last_fence(lab: LabHandle, node: str) -> str | None:
     """heartbeat's last line on fencing in the node's ha-log since heartbeat last started
     (resetting the peer, done, failed, or waiting for an operator), or None."""
-    out = lab.sh(node, f"tac {HA_LOG} 2>/dev/null | sed '/Configuration validated. Starting heartbeat/q' | "
-                       f"grep -m1 -E '{FENCE_LINE}' || true", timeout=10).output.strip()
-    return out or None
+    return Node(lab, node).last_fence()
 
 
 def line_is_fencing(line: str) -> bool:
@@ -202,7 +222,7 @@ def problems(nodes: dict[str, NodeState], serving: str | None) -> list[str]:
 
 # ---- boot ----------------------------------------------------------------------------------------
 def wait_nfs(lab: LabHandle) -> None:
-    c = lab.container(NFS_SERVER)
+    c = lab.container(lab.topo.nfs_server)
 
     def ready() -> tuple[bool, str]:
         c.reload()
@@ -219,11 +239,8 @@ def wait_nfs(lab: LabHandle) -> None:
 
 def wait_node_ready(lab: LabHandle, node: str) -> None:
     """The node booted: its serial port exists and both its addresses are up, the LAN on eth0."""
-    script = (f"test -e {BOOTED_MARK} && test -e {SERIAL_DEVICE} "
-              f"&& ip -4 -o addr show dev eth0 | grep -q ' {lab.cfg.lan_ip(node)}/' "
-              f"&& ip -4 -o addr show | grep -q ' {lab.cfg.serial_ip(node)}/'")
     wait_until(
         f"{node} to boot (init done, {SERIAL_DEVICE}, LAN address on eth0, serial network)",
-        lambda: (lab.sh(node, script, timeout=5).ok, "not yet"),
+        lambda: (Node(lab, node).booted(), "not yet"),
         timeout=30, interval=0.1,
     )

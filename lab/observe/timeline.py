@@ -14,10 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from ..boards import BMC_LOG
 from ..engine.handle import LabHandle
 from ..model.config import NODES, bmc_host
-from ..model.contract import MESSAGES
+from ..model.contract import BMC_LOG, MESSAGES
 from .audit import line_count
 
 
@@ -67,7 +66,7 @@ def classify(line: str) -> tuple[str, str] | None:
 
 
 def events_from_board(board: str, lines: list[str], wall_to_mono: float) -> list[Event]:
-    """A management board's power actions (lab/images/bmc/chassis: "STAMP bmc-ha1 reset ha1"),
+    """A management board's power actions (images/bmc/chassis: "STAMP bmc-ha1 reset ha1"),
     as fence events on the monotonic clock; its "done:" lines mark when the action ended."""
     events = []
     for line in lines:

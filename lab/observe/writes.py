@@ -16,22 +16,22 @@ and, for the counter, acknowledged increments the final value does not account f
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from ..engine.handle import LabHandle
-from ..model.config import CLIENT, NFS_SERVER, NODES
+from ..model.config import NFS_SERVER, NODES
 from ..model.contract import SHARE_MOUNT
 from ..waiting import wait_until
 from . import writes_agent
+from ..roles.client import Client
+from ..roles.node import enable_apache_conf_script
+from .agent import Agent
 from .state import who_serves
 from .writes_agent import FAILED, OK, UNKNOWN
 
-AGENT_PATH = "/usr/local/lib/lab-writes-agent.py"
 APP_DIR = f"{SHARE_MOUNT}/www/cgi-bin"
 DATA_DIR = f"{SHARE_MOUNT}/www/data"
 SET_FILE = f"{DATA_DIR}/set"
@@ -87,14 +87,12 @@ def install(lab: LabHandle) -> None:
             continue
         lab.put_file(node, APACHE_CONF, APACHE_CONF_TEXT.encode(), 0o644)
         # mod_cgid is enabled in the image: its daemon starts only with Apache
-        lab.sh(node, "a2enconf -q lab-writes >/dev/null && { ! pgrep -x apache2 >/dev/null || apache2ctl graceful; }",
-               check=True)
+        lab.sh(node, enable_apache_conf_script("lab-writes"), check=True)
     serving = who_serves(lab)
     if serving is not None:
         wait_until(f"the writes application to answer on {serving}", lambda: (
-            (r := lab.run(CLIENT, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                   f"{lab.cfg.url.rstrip('/')}{APP_PREFIX}count"], timeout=10)).output == "200",
-            r.output), timeout=15, interval=0.2)
+            (code := Client(lab).get(f"{APP_PREFIX.lstrip('/')}count")[0]) == 200, f"HTTP {code}"),
+            timeout=15, interval=0.2)
 
 
 def data(lab: LabHandle) -> tuple[list[str], int]:
@@ -135,7 +133,7 @@ class Workload:
         self._ops: list[Op] = []
         self.sent: int | None = None  # how many requests the agent says it made, once it has stopped
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._agent: Agent | None = None
 
     @property
     def history(self) -> list[Op]:
@@ -143,37 +141,27 @@ class Workload:
             return sorted(self._ops, key=lambda o: o.t)
 
     def __enter__(self) -> "Workload":
-        self.lab.put_file(CLIENT, AGENT_PATH, Path(writes_agent.__file__).read_bytes(), 0o755)
-        self._thread = threading.Thread(target=self._read_agent, name="writes-ha3", daemon=True)
-        self._thread.start()
+        self._agent = Agent(self.lab, writes_agent, [self.base, "--rate", str(self.rate), "--clients",
+                                                     str(self.clients), "--run", f"r{self.run_id}"],
+                            self._record, "writes")
+        self._agent.start()
         return self
 
-    def _read_agent(self) -> None:
-        res = self.lab.container(CLIENT).exec_run(
-            ["python3", "-u", AGENT_PATH, self.base, "--rate", str(self.rate), "--clients", str(self.clients),
-             "--run", f"r{self.run_id}"],
-            stream=True)
-        buf = b""
-        for chunk in res.output:
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                try:
-                    record = json.loads(line)
-                    if "sent" in record:
-                        self.sent = record["sent"]
-                        continue
-                    op = Op(**record)
-                except (ValueError, TypeError):
-                    continue
-                with self._lock:
-                    self._ops.append(op)
+    def _record(self, record: dict) -> None:
+        if "sent" in record:
+            self.sent = record["sent"]
+            return
+        try:
+            op = Op(**record)
+        except TypeError:
+            return
+        with self._lock:
+            self._ops.append(op)
 
     def __exit__(self, *exc: object) -> None:
         # SIGTERM: every client finishes and reports its request in flight, then the agent exits
-        self.lab.run(CLIENT, ["pkill", "-TERM", "-f", AGENT_PATH])
-        if self._thread:
-            self._thread.join(timeout=15)
+        if self._agent:
+            self._agent.stop(wait=15)
 
 
 @dataclass

@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..engine.handle import LabHandle
-from ..model.config import CLIENT, NODES
+from ..model.config import NFS_SERVER, NODES
+from ..model.contract import GANESHA
 from ..model.render import page_text
+from ..roles import host
+from ..roles.client import Client
+from ..roles.host import Host
 
 # what a check looks at: (lab) -> (holds, what was seen)
 Probe = Callable[[LabHandle], tuple[bool, str]]
@@ -69,23 +73,22 @@ def evaluate(lab: LabHandle, check: Check, interval: float = 0.5, patient: bool 
 
 # ---- what a check can look at -------------------------------------------------------------------
 def _out(lab: LabHandle, node: str, argv: list[str]) -> tuple[int, str]:
-    res = lab.run(node, argv, timeout=15)
-    return res.code, res.output.strip()
+    return Host(lab, node).ask(argv)
 
 
 def exists(node: str, path: str) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        ok = lab.run(node, ["test", "-e", path], timeout=10).ok
+        ok = _out(lab, node, host.exists_argv(path))[0] == 0
         return ok, f"{path} {'exists' if ok else 'is missing'} on {node}"
     return probe
 
 
 def file_mode(node: str, path: str, mode: int) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        code, out = _out(lab, node, ["stat", "-c", "%a", path])
+        code, out = _out(lab, node, host.mode_argv(path))
         if code:
             return False, f"{path} does not exist on {node}"
-        return int(out, 8) == mode, f"{path} on {node} is mode {out}"
+        return host.parse_mode(out) == mode, f"{path} on {node} is mode {out}"
     return probe
 
 
@@ -94,7 +97,7 @@ def file_matches(node: str, path: str, pattern: str, present: bool = True) -> Pr
     rx = re.compile(pattern, re.M)
 
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        code, out = _out(lab, node, ["cat", path])
+        code, out = _out(lab, node, host.read_argv(path))
         if code:
             return False, f"{path} does not exist on {node}"
         m = rx.search(out)
@@ -105,9 +108,9 @@ def file_matches(node: str, path: str, pattern: str, present: bool = True) -> Pr
 
 def symlink(node: str, path: str, target: str) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        code, out = _out(lab, node, ["readlink", path])
+        code, out = _out(lab, node, host.link_argv(path))
         if code:
-            kind = _out(lab, node, ["stat", "-c", "%F", path])[1] or "nothing"
+            kind = _out(lab, node, host.kind_argv(path))[1] or "nothing"
             return False, f"{path} on {node} is not a symbolic link ({kind})"
         return out == target, f"{path} on {node} -> {out}"
     return probe
@@ -117,8 +120,8 @@ def same_file(path: str, nodes: tuple[str, ...] = NODES) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
         sums = {}
         for n in nodes:
-            code, out = _out(lab, n, ["sha256sum", path])
-            sums[n] = out.split(" ")[0] if code == 0 else "missing"
+            code, out = _out(lab, n, host.sum_argv(path))
+            sums[n] = host.parse_sum(out) if code == 0 else "missing"
         if "missing" in sums.values():
             return False, f"{path} is missing on " + ", ".join(n for n, s in sums.items() if s == "missing")
         same = len(set(sums.values())) == 1
@@ -128,7 +131,7 @@ def same_file(path: str, nodes: tuple[str, ...] = NODES) -> Probe:
 
 def mounted(node: str, path: str, wanted: bool = True) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        _, out = _out(lab, node, ["awk", f'$2=="{path}"{{print $1, $3}}', "/proc/mounts"])
+        _, out = _out(lab, node, host.mount_argv(path))
         return bool(out) == wanted, f"{path} on {node}: " + (f"mounted from {out}" if out else "not mounted")
     return probe
 
@@ -137,15 +140,17 @@ def process(node: str, name: str, running: bool = True, label: str = "", full: b
     """A process called `name` runs (or not). full=True matches `name` as a pattern against
     whole command lines (anchor it: the check's own command line contains it too)."""
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        code, _ = _out(lab, node, ["pgrep", "-f" if full else "-x", name])
+        # ganesha, on a user-namespaced engine, runs beside nfsha in a container of its own
+        where = lab.topo.nfs_server if node == NFS_SERVER and name == GANESHA else node
+        code, _ = _out(lab, where, host.process_argv(name, full))
         return (code == 0) == running, f"{label or name} {'runs' if code == 0 else 'does not run'} on {node}"
     return probe
 
 
 def address(node: str, ip: Callable[[LabHandle], str], present: bool = True) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        _, out = _out(lab, node, ["ip", "-4", "-o", "addr", "show"])
-        has = f" {ip(lab)}/" in out
+        _, out = _out(lab, node, host.addresses_argv())
+        has = host.has_address(out, ip(lab))
         return has == present, f"{ip(lab)} {'is' if has else 'is not'} on {node}"
     return probe
 
@@ -162,8 +167,7 @@ def cl_status(node: str, args: Callable[[LabHandle], list[str]], expected: str) 
 def page(path: str, text: Callable[[LabHandle], str]) -> Probe:
     """The page as the article's browser sees it: fetched by ha3 at the cluster address."""
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        res = lab.run(CLIENT, ["curl", "-s", "-m", "3", "-w", "\n%{http_code}", f"{lab.cfg.url}{path}"], timeout=10)
-        body, _, code = res.output.rpartition("\n")
+        code, body = Client(lab).get(path, timeout=3)
         shown = page_text(body)
-        return code == "200" and shown == text(lab), f"HTTP {code or 'no answer'}: {shown[:100]!r}"
+        return code == 200 and shown == text(lab), f"HTTP {code or 'no answer'}: {shown[:100]!r}"
     return probe

@@ -14,7 +14,7 @@ from ..engine.handle import LabHandle
 from ..faults import inject
 from ..model import hacf
 from ..model.config import CLIENT, NODES, Timing, check_timing
-from ..model.contract import HA_LOG, IPFAIL, SERIAL_DEVICE
+from ..model.contract import HA_CF_FILE, HA_LOG, IPFAIL, SERIAL_DEVICE
 from ..observe.audit import audit
 from ..observe.state import link_status, wait_serving, who_serves
 from ..waiting import wait_until
@@ -35,7 +35,7 @@ class Exercise(Step):
 
 
 def _timers(lab: LabHandle, node: str) -> dict[str, float]:
-    return hacf.timers(lab.read_file(node, "/etc/ha.d/ha.cf").decode())
+    return hacf.timers(lab.read_file(node, HA_CF_FILE).decode())
 
 
 def fast_timers(node: str) -> Probe:
@@ -130,7 +130,7 @@ EXERCISES: tuple[Exercise, ...] = (
                                    fast_timers(n), f"deadtime at most {TARGET - TAKEOVER_ALLOWANCE:g} s (the "
                                    "takeover itself takes up to 2 s), keepalive below half of it, initdead >= "
                                    "deadtime; e.g. keepalive 500ms, deadtime 2, warntime 1, initdead 4")),
-            Check("fast-hacf-same", "ha.cf is the same on both nodes", same_file("/etc/ha.d/ha.cf"),
+            Check("fast-hacf-same", "ha.cf is the same on both nodes", same_file(HA_CF_FILE),
                   "copy ha.cf to the other node and restart heartbeat on both, master first"),
             Check("fast-takeover-measured", f"a power cut of the master is taken over within {TARGET:g} s "
                   "(measured: the master is killed, then powered on)", measured("hard-kill", takeover_within),
@@ -146,11 +146,11 @@ EXERCISES: tuple[Exercise, ...] = (
         "from its clients and the ping node (serial cable and storage intact) and watches the service move.",
         lambda cfg: (
             *_both(lambda n: Check(f"ping-node-{n}", f"ha.cf on {n} pings ha3 ({cfg.lan_ip(CLIENT)})",
-                                   file_matches(n, "/etc/ha.d/ha.cf",
+                                   file_matches(n, HA_CF_FILE,
                                                 rf"^\s*ping(_group\s+\S+)?\s+.*\b{re.escape(cfg.lan_ip(CLIENT))}\b"),
                                    f"add `ping {cfg.lan_ip(CLIENT)}`")),
             *_both(lambda n: Check(f"ipfail-respawn-{n}", f"ha.cf on {n} respawns ipfail",
-                                   file_matches(n, "/etc/ha.d/ha.cf", rf"^\s*respawn\s+hacluster\s+{re.escape(IPFAIL)}"),
+                                   file_matches(n, HA_CF_FILE, rf"^\s*respawn\s+hacluster\s+{re.escape(IPFAIL)}"),
                                    f"add `respawn hacluster {IPFAIL}` and `apiauth ipfail gid=haclient uid=hacluster`")),
             *_both(lambda n: Check(f"ipfail-runs-{n}", f"ipfail runs on {n}", process(n, "ipfail"),
                                    "restart heartbeat (master first): it starts what ha.cf respawns")),
@@ -185,7 +185,7 @@ EXERCISES: tuple[Exercise, ...] = (
         "back (hb_takeover).",
         lambda cfg: (
             *_both(lambda n: Check(f"failback-off-{n}", f"ha.cf on {n} says auto_failback off",
-                                   file_matches(n, "/etc/ha.d/ha.cf", r"^\s*auto_failback\s+off\b"),
+                                   file_matches(n, HA_CF_FILE, r"^\s*auto_failback\s+off\b"),
                                    "set `auto_failback off` (on both nodes: heartbeat refuses to differ)")),
             Check("failback-off-measured", "the backup keeps serving when the master returns (measured)",
                   failback_off_kept, "restart heartbeat on both nodes (master first) so that the setting is in force",

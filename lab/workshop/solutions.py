@@ -16,8 +16,10 @@ from typing import Callable
 from .. import heartbeat
 from ..engine.handle import LabHandle
 from ..model.config import NFS_SERVER, NODES, LabConfig
-from ..model.contract import AUTOSTART_MARK, LAB_DIR, LAB_ETC, SHARE_MOUNT
+from ..model.contract import (AUTHKEYS_FILE, HA_CF_FILE, HARESOURCES_FILE, LAB_DIR, LAB_ETC, RESOURCE_D,
+                              SHARE_MOUNT)
 from ..observe.state import heartbeat_running, wait_serving
+from ..roles.node import autostart_argv
 
 Scripts = tuple[tuple[str, str], ...]  # (host, sh script), run in this order
 
@@ -81,12 +83,12 @@ ln -sfn {SHARE_MOUNT}/www/html /var/www/html
 install -m 644 {LAB_ETC}/hostname.html /var/www/htmllocal/hostname.html
 """)))
 
-AUTHKEYS = Solution(lambda cfg: _nodes(f"install -m 600 {LAB_ETC}/authkeys /etc/ha.d/authkeys\n"))
-HA_CF = Solution(lambda cfg: _nodes(f"install -m 644 {LAB_ETC}/ha.cf /etc/ha.d/ha.cf\n"))
+AUTHKEYS = Solution(lambda cfg: _nodes(f"install -m 600 {LAB_ETC}/authkeys {AUTHKEYS_FILE}\n"))
+HA_CF = Solution(lambda cfg: _nodes(f"install -m 644 {LAB_ETC}/ha.cf {HA_CF_FILE}\n"))
 # with the resource scripts of a `lab up --from` directory, if it has any
 HARESOURCES = Solution(lambda cfg: _nodes(f"""\
-install -m 644 {LAB_ETC}/haresources /etc/ha.d/haresources
-if [ -d {LAB_ETC}/resource.d ]; then install -m 755 {LAB_ETC}/resource.d/* /etc/ha.d/resource.d/; fi
+install -m 644 {LAB_ETC}/haresources {HARESOURCES_FILE}
+if [ -d {LAB_ETC}/resource.d ]; then install -m 755 {LAB_ETC}/resource.d/* {RESOURCE_D}/; fi
 """))
 
 
@@ -98,7 +100,7 @@ def _start_cluster(lab: LabHandle) -> None:
             heartbeat.stop_heartbeat(lab, node)
     heartbeat.start_cluster(lab)
     for node in NODES:
-        lab.run(node, ["touch", AUTOSTART_MARK], check=True)
+        lab.run(node, autostart_argv(), check=True)
 
 
 START_CLUSTER = Solution(act=_start_cluster)

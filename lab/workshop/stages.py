@@ -5,9 +5,13 @@ before it done by the lab's reference solution, nothing after it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 from ..engine.handle import LabHandle
 from ..errors import ConfigError
+from ..model.config import LabConfig
+from . import solutions
 from .course import check_step
 from .exercises import EXERCISES, Exercise
 from .steps import STEPS, Step
@@ -65,3 +69,31 @@ def solve(lab: LabHandle, steps: tuple[Step, ...]) -> None:
             continue
         lab.say(f"solve: {step.title} [{step.id}]")
         step.solve.run(lab)
+
+
+# ---- a lab brought to its stage (lab.provision gives these to lab.machines.create) ---------
+def add_solution_scripts(cfg: LabConfig, rendered: dict[str, Path]) -> None:
+    """Every step's reference solution as scripts in each host's /lab/solve/ (what `lab
+    solve` runs, and what a trainee may read)."""
+    solutions.write_scripts(cfg, [(s.id, s.solve) for s in STEPS], rendered)
+
+
+def replay(lab: LabHandle) -> list[tuple[str, Callable[[LabHandle], None]]]:
+    """The steps that bring a lab whose machines just booted to the beginning of its stage:
+    at the first stage the serial-cable test (later stages test it in the serial-cable
+    step's solution), then the article's steps before the stage, by the lab's reference
+    solution, in order."""
+    steps: list[tuple[str, Callable[[LabHandle], None]]] = []
+    if lab.cfg.stage == FIRST:
+        steps.append(("test the serial cable (the article's cat/echo test)", solutions.SERIAL_CABLE.run))
+    for s in find_stage(lab.cfg.stage).steps_before:
+        steps.append((f"the article's step {s.id!r}: {s.title}", _said(s)))
+    return steps
+
+
+def _said(step: Step) -> Callable[[LabHandle], None]:
+    def act(lab: LabHandle) -> None:
+        step.solve.run(lab)
+        if step.id == "serial-cable":
+            lab.say("serial cable: ok, both directions")
+    return act

@@ -13,9 +13,13 @@ from .. import heartbeat
 from ..engine.handle import LabHandle
 from ..model import hacf
 from ..model.config import NFS_SERVER, NODES, LabConfig, Timing, check_timing
-from ..model.contract import HA_LOG, HEARTBEAT_PROCESS, SERIAL_DEVICE, SHARE_MOUNT
+from ..model.contract import (APACHE_PATTERN, AUTHKEYS_FILE, GANESHA, HARESOURCES_FILE, HA_CF_FILE, HA_LOG,
+                              HEARTBEAT_PROCESS, HEARTBEAT_STARTED, SERIAL_DEVICE, SHARE_MOUNT)
 from ..model.render import ARTICLE_CLUSTER, hostname_text, index_text, page_text
 from ..observe.state import heartbeat_running, link_status
+from ..roles import host
+from ..roles.host import Host
+from ..roles.node import mount_test_script, parse_mount_test
 from . import solutions
 from .checks import (Check, Probe, Settled, address, cl_status, exists, file_matches, file_mode, mounted, page,
                      process, same_file, symlink)
@@ -37,7 +41,7 @@ class Step:
 
 
 def _read(lab: LabHandle, node: str, path: str) -> str:
-    res = lab.run(node, ["cat", path], timeout=10)
+    res = lab.run(node, host.read_argv(path), timeout=10)  # as it is: line numbers count
     if not res.ok:
         raise FileNotFoundError(f"{path} does not exist on {node}")
     return res.output
@@ -60,8 +64,8 @@ def serial_carries_bytes(lab: LabHandle) -> tuple[bool, str]:
 
 def hacf_nodes_match_uname(node: str) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        names = [n for v in hacf.values(_read(lab, node, "/etc/ha.d/ha.cf"), "node") for n in v.split()]
-        unames = {n: lab.run(n, ["uname", "-n"], timeout=10).output.strip() for n in NODES}
+        names = [n for v in hacf.values(_read(lab, node, HA_CF_FILE), "node") for n in v.split()]
+        unames = {n: Host(lab, n).ask(host.name_argv(), timeout=10)[1] for n in NODES}
         missing = [u for u in unames.values() if u not in names]
         return not missing, f"node lines name {names or 'no node'}; uname -n says {sorted(unames.values())}"
     return probe
@@ -69,7 +73,7 @@ def hacf_nodes_match_uname(node: str) -> Probe:
 
 def hacf_timers_sound(node: str) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        t = hacf.timers(_read(lab, node, "/etc/ha.d/ha.cf"))
+        t = hacf.timers(_read(lab, node, HA_CF_FILE))
         missing = [k for k in ("keepalive", "deadtime", "initdead") if k not in t]
         if missing:
             return False, f"ha.cf on {node} sets no {', '.join(missing)}"
@@ -82,7 +86,7 @@ def hacf_timers_sound(node: str) -> Probe:
 
 def hacf_medium(node: str, kind: str) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        found = hacf.media(_read(lab, node, "/etc/ha.d/ha.cf"))[kind]
+        found = hacf.media(_read(lab, node, HA_CF_FILE))[kind]
         ok = bool(found) and (kind != "serial" or SERIAL_DEVICE in found)
         return ok, f"{kind} media in ha.cf on {node}: {found or 'none'}"
     return probe
@@ -90,25 +94,20 @@ def hacf_medium(node: str, kind: str) -> Probe:
 
 def authkeys_sound(node: str) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        lines = [ln.split() for ln in _read(lab, node, "/etc/ha.d/authkeys").splitlines()
-                 if ln.strip() and not ln.lstrip().startswith("#")]
-        auth = next((ln[1] for ln in lines if ln[0] == "auth" and len(ln) == 2), None)
-        keys = {ln[0]: ln[1:] for ln in lines if ln[0] != "auth"}
-        if auth is None or auth not in keys:
-            return False, f"authkeys on {node}: 'auth {auth}' names no key line (keys: {sorted(keys)})"
-        method = keys[auth][0] if keys[auth] else "?"
-        ok = method in ("crc", "md5", "sha1") and (method == "crc" or len(keys[auth]) == 2)
-        return ok, f"authkeys on {node}: auth {auth} uses {method}" + ("" if ok else " without a valid key")
+        read = hacf.authkeys(_read(lab, node, AUTHKEYS_FILE))
+        if read.method is None:
+            return False, f"authkeys on {node}: " + "; ".join(
+                f"line {n}: {what}" if n else what for n, what in read.problems)
+        return True, f"authkeys on {node}: auth {read.use[1]} uses {read.method}"
     return probe
 
 
 def haresources_line(cfg: LabConfig) -> Probe:
     def probe(lab: LabHandle) -> tuple[bool, str]:
-        lines = [ln for ln in _read(lab, cfg.master, "/etc/ha.d/haresources").splitlines()
-                 if ln.strip() and not ln.lstrip().startswith("#")]
-        if len(lines) != 1:
-            return False, f"haresources on {cfg.master} has {len(lines)} resource lines (expected one)"
-        words = lines[0].split()
+        groups = hacf.resource_groups(_read(lab, cfg.master, HARESOURCES_FILE))
+        if len(groups) != 1:
+            return False, f"haresources on {cfg.master} has {len(groups)} resource lines (expected one)"
+        words = groups[0][1]
         problems = []
         if words[0] != cfg.master:
             problems.append(f"it names {words[0]} as the preferred node, not the master {cfg.master}")
@@ -121,7 +120,7 @@ def haresources_line(cfg: LabConfig) -> Probe:
             problems.append(f"no Filesystem::{cfg.share_source}::{SHARE_MOUNT}::<type>::rw,hard resource")
         if not any(w in ("apache2", "httpd") for w in words):
             problems.append("no Apache resource (apache2)")
-        return not problems, "; ".join(problems) or lines[0]
+        return not problems, "; ".join(problems) or " ".join(words)
     return probe
 
 
@@ -131,7 +130,7 @@ def started_master_first(cfg: LabConfig) -> Probe:
     logs "node <master>: is dead" and takes the resources itself."""
     def probe(lab: LabHandle) -> tuple[bool, str]:
         log = _read(lab, cfg.backup, HA_LOG)
-        start = log.rfind("Configuration validated. Starting heartbeat")
+        start = log.rfind(HEARTBEAT_STARTED)
         if start < 0:
             return False, f"heartbeat never started on {cfg.backup}"
         run = log[start:]
@@ -165,12 +164,12 @@ def export_mountable(cfg: LabConfig) -> Probe:
     with the fstab step's type) and lists it."""
     def probe(lab: LabHandle) -> tuple[bool, str]:
         where = "/run/lab-check-export"
-        res = lab.sh(cfg.master, f"mkdir -p {where} && mount -t {cfg.share_fstype} -o ro {cfg.share_source} {where} "
-                                 f"&& ls -A {where} | wc -l; umount {where} 2>/dev/null; rmdir {where}", timeout=20)
-        lines = res.output.strip().splitlines()
-        if res.ok and lines and lines[-1].isdigit():
-            return True, f"{cfg.master} mounted {cfg.share_source} ({lines[-1]} entries)"
-        return False, f"{cfg.master} could not mount {cfg.share_source}: {' '.join(lines)[-200:] or 'no answer'}"
+        res = lab.sh(cfg.master, mount_test_script(cfg.share_fstype, cfg.share_source, where), timeout=20)
+        entries = parse_mount_test(res.ok, res.output)
+        if entries is not None:
+            return True, f"{cfg.master} mounted {cfg.share_source} ({entries} entries)"
+        shown = " ".join(res.output.strip().splitlines())[-200:]
+        return False, f"{cfg.master} could not mount {cfg.share_source}: {shown or 'no answer'}"
     return probe
 
 
@@ -220,7 +219,7 @@ STEPS: tuple[Step, ...] = (
          "nfs-ganesha, which cannot read it; in the lab /ha already exists: it is the shared disk.)",
          lambda cfg: (
              Check("nfs-server-runs", "the NFS server runs on nfsha",
-                   process(NFS_SERVER, "ganesha.nfsd", label="nfs-ganesha"),
+                   process(NFS_SERVER, GANESHA, label="nfs-ganesha"),
                    "the NFS server (nfs-ganesha) is started at boot: restart nfsha (lab heal)"),
              Check("nfs-exports-line", "/etc/exports on nfsha exports /ha read-write, root not squashed",
                    file_matches(NFS_SERVER, "/etc/exports", rf"^\s*{SHARE_MOUNT}\s+\S*\(\S*\brw\b\S*\bno_root_squash\b"
@@ -291,11 +290,11 @@ STEPS: tuple[Step, ...] = (
          "on both; chmod 600.",
          lambda cfg: (
              *_both(lambda n: Check(f"authkeys-mode-{n}", f"authkeys on {n} is mode 600",
-                                    file_mode(n, "/etc/ha.d/authkeys", 0o600),
+                                    file_mode(n, AUTHKEYS_FILE, 0o600),
                                     "chmod 600 /etc/ha.d/authkeys: heartbeat refuses to start otherwise")),
              *_both(lambda n: Check(f"authkeys-valid-{n}", f"authkeys on {n} names a key with crc, md5 or sha1",
                                     authkeys_sound(n), "write `auth 1` then `1 sha1 <secret>`")),
-             Check("authkeys-same", "authkeys is the same on both nodes", same_file("/etc/ha.d/authkeys"),
+             Check("authkeys-same", "authkeys is the same on both nodes", same_file(AUTHKEYS_FILE),
                    "copy authkeys from one node to the other: the keys and methods must match"),
          ), solutions.AUTHKEYS),
     Step("ha-cf", "Write /etc/ha.d/ha.cf", "Configure heartbeat, 2 (Listing 6)",
@@ -318,7 +317,7 @@ STEPS: tuple[Step, ...] = (
          "On both nodes, the same line: `ha1 IPaddr2::<VIP>/24/eth0 Filesystem::nfsha:/ha::/ha::<type>::rw,hard "
          "apache2` (the article's line lost its IP; IPaddr2, since the nodes have no ifconfig).",
          lambda cfg: (
-             Check("haresources-same", "haresources is the same on both nodes", same_file("/etc/ha.d/haresources"),
+             Check("haresources-same", "haresources is the same on both nodes", same_file(HARESOURCES_FILE),
                    "copy haresources from one node to the other: it must be identical"),
              Check("haresources-line", "haresources gives the master the VIP, the share and Apache",
                    haresources_line(cfg), f"one line, the same on both nodes, with the VIP in the LAN {cfg.lan}: "
@@ -347,10 +346,11 @@ STEPS: tuple[Step, ...] = (
              Check("backup-not-mounted", f"/ha is not mounted on the backup {cfg.backup}",
                    mounted(cfg.backup, SHARE_MOUNT, wanted=False),
                    f"umount /ha on {cfg.backup}: the shared disk belongs to one node at a time"),
-             Check("master-apache", f"Apache runs on {cfg.master}", process(cfg.master, "apache2", label="Apache"),
+             Check("master-apache", f"Apache runs on {cfg.master}",
+                   process(cfg.master, APACHE_PATTERN, label="Apache", full=True),
                    "heartbeat starts Apache through haresources", wait=cfg.failover_wait),
              Check("backup-no-apache", f"Apache does not run on the backup {cfg.backup}",
-                   process(cfg.backup, "apache2", running=False, label="Apache"),
+                   process(cfg.backup, APACHE_PATTERN, running=False, label="Apache", full=True),
                    f"stop Apache on {cfg.backup}: it belongs to heartbeat alone, never started by hand or at boot"),
          ), solutions.START_CLUSTER),
     Step("browser-test", "Point the browser at the cluster", "Test the ha of Apache, step 2",

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import TEST_LAB, make_config
+from labtest import NETS, TEST_LAB, make_config
 from lab import heartbeat
 from lab.engine.labels import lab_filter
 from lab.errors import LabError
@@ -50,7 +50,7 @@ def test_unknown_node_on_the_command_line_is_refused(lab):  # noqa: ANN001
 def test_a_lab_name_in_use_is_refused_and_the_running_lab_is_untouched(lab, docker):  # noqa: ANN001
     before = sorted(lab_objects(docker, lab.cfg.name))
     with pytest.raises(LabError, match=f"lab name '{lab.cfg.name}' is in use"):
-        up(make_config(net=96), client=docker)
+        up(make_config(net=NETS["bad-input"]), client=docker)
     assert sorted(lab_objects(docker, lab.cfg.name)) == before
     assert who_serves(lab) == "ha1"
 
@@ -74,7 +74,7 @@ def test_a_failed_or_interrupted_up_removes_what_it_made_and_names_the_step(dock
 
     monkeypatch.setattr(heartbeat, "start_heartbeat", broken_start)
     with pytest.raises(LabError) as exc:
-        up(make_config(name=name, net=92), client=docker, say=lambda msg: None)
+        up(make_config(name=name, net=NETS["bad-input-twice"]), client=docker, say=lambda msg: None)
     assert "the article's step 'start-cluster': Start heartbeat, master first" in str(exc.value)
     if isinstance(fault, KeyboardInterrupt):
         assert "interrupted" in str(exc.value)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from docker.context import ContextAPI
-from conftest import TEST_LAB
+from labtest import TEST_LAB, lab_cli
 from lab.engine.contexts import ensure_docker_config
 from lab.frontdoor.web import fetch_via_client
 from lab.engine.handle import LabHandle
@@ -31,9 +31,6 @@ from lab.workshop.course import find_steps, guide_text
 
 PAIR = (f"{TEST_LAB}-a", f"{TEST_LAB}-b")
 
-
-def lab_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=300)
 
 
 EVIDENCE = Path(__file__).resolve().parents[2] / "reports" / "tests" / "class"  # the README's screenshots
@@ -107,7 +104,7 @@ def test_a_class_is_refused_on_an_engine_whose_container_root_is_host_root(docke
     # trainee root in nodes with CAP_SYS_ADMIN) is refused before anything is made
     res = lab_cli("class", "up", "--count", "2", "--prefix", CLASS, "--stage", "serial", "--engines", contexts)
     assert res.returncode == 2, (res.stdout, res.stderr)
-    assert "host's root" in res.stderr and "lab engine rootless" in res.stderr and "--trust-trainees" in res.stderr
+    assert "host's root" in res.stderr and "lab engine class" in res.stderr and "--trust-trainees" in res.stderr
     assert docker.networks.list(filters={"label": f"io.heartbeat-lab.lab={CLASS}01"}) == []
     assert not (state_home / "classes" / CLASS).exists()
 
@@ -232,6 +229,9 @@ def test_a_trainee_in_a_browser_works_in_their_own_lab_terminals_serial_test_che
     # the article's serial test, with two terminals side by side
     browser.find_element(By.ID, "split").click()
     type_in("ha1", "cat < /dev/ttyS0\n")
+    # as the trainee does: the echo once cat reads (a line sent before it does is lost, as on
+    # a real cable with nobody listening; run 14 typed it first, under load)
+    until("cat reading ha1's end of the cable", lambda: lab.run("ha1", ["pgrep", "-x", "cat"]).ok)
     type_in("ha2", "echo hello-from-ha2 > /dev/ttyS0\n")
     until("ha2's line at ha1's end of the cable", lambda: "hello-from-ha2" in screen("ha1").split("cat < /dev/ttyS0")[-1])
     type_in("ha1", "\x03")  # Ctrl-C ends cat

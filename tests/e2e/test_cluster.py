@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import socket
@@ -19,8 +20,10 @@ from lab import heartbeat
 from lab.engine.handle import LabHandle
 from lab.model.config import NODES
 from lab.model.render import haresources, hostname_text, index_text, page_text
+from lab.observe.audit import audit
 from lab.observe.state import fetch, link_status, node_state, peer_status, published_port, wait_serving, who_serves
 from lab.waiting import wait_until
+from labtest import lab_cli
 
 VIAS = ("vip", "local", "ha3")  # the host at the VIP, a browser at 127.0.0.1, the client node ha3
 HELD_ALL = {"container": "running", "heartbeat": True, "vip": True, "mounted": True, "apache": True}
@@ -47,6 +50,22 @@ def test_the_published_port_is_bound_on_127_0_0_1_only_and_serves_the_cluster(la
 def test_master_holds_everything_and_the_backup_nothing(lab: LabHandle):
     assert node_state(lab, "ha1") == HELD_ALL
     assert node_state(lab, "ha2") == HELD_NONE
+
+
+def test_a_script_named_apache2_on_the_backup_is_not_taken_for_apache(lab: LabHandle):
+    # heartbeat asks a node `apache2 status` through its resource script, whose process is
+    # named apache2 while it runs: the audit once saw the backup hold Apache then (CI run 17)
+    fake = "/tmp/lookalike/apache2"
+    lab.sh("ha2", f"mkdir -p {fake.rsplit('/', 1)[0]} && printf '#!/bin/sh\\nsleep 60; :\\n' > {fake} "
+                  f"&& chmod +x {fake} && nohup {fake} >/dev/null 2>&1 &", check=True)
+    try:
+        wait_until("the look-alike to run", lambda: (lab.run("ha2", ["pgrep", "-x", "apache2"]).ok, "not yet"),
+                   timeout=10)
+        assert node_state(lab, "ha2") == HELD_NONE
+        result = audit(lab, read_logs=False)
+        assert result.ok and result.owner == "ha1", result.report()
+    finally:
+        lab.run("ha2", ["pkill", "-f", fake])
 
 
 def test_heartbeat_not_the_entrypoint_owns_the_resources(lab: LabHandle):
@@ -95,6 +114,19 @@ def test_status_json_reports_urls_serving_node_and_node_states(lab: LabHandle):
     assert st["nodes"] == {"ha1": HELD_ALL, "ha2": HELD_NONE}
     assert st["problems"] == []
     assert st["hostnames"] == {"ha1": "ha1", "ha2": "ha2"} and st["source"] is None  # the article's own files
+
+
+def test_a_proxy_in_the_environment_is_not_used_for_the_labs_own_addresses(lab: LabHandle):
+    """Behind a company's proxy (or on a CI runner with one) http_proxy is set and names a
+    host that cannot reach the lab's private addresses; `lab status` must still see the
+    cluster. Here the proxy is a port nothing listens on, with no NO_PROXY to spare the lab."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: refuses
+        env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "http_proxy", "all_proxy")}
+        env.update(http_proxy=dead, HTTP_PROXY=dead, ALL_PROXY=dead)
+        st = json.loads(lab_cli("status", "--json", "--name", lab.cfg.name, env=env, timeout=60).stdout)
+    assert st["serving"] == "ha1" and st["problems"] == []
 
 
 def test_shared_disk_a_file_written_on_ha1_is_read_identical_on_ha2_after_failover(lab: LabHandle):

@@ -17,15 +17,15 @@ from lab import heartbeat, scenario
 from lab.engine.handle import LabHandle
 from lab.faults import inject
 from lab.model.render import index_text, page_text
-from lab.model.contract import HA_LOG
+from lab.model.contract import FAULT_CHAIN_IN, HA_LOG
 from lab.observe.audit import audit, lines_since, log_marks, window
 from lab.observe.probe import Probe
 from lab.observe.state import link_status, node_state, peer_status, status, wait_nfs, wait_serving, who_serves
 from lab.observe.timeline import LogWatcher
-from lab.recovery import heal
+from lab.recovery import heal, needs_healing
 from lab.waiting import wait_until
 
-from conftest import assert_steps_as_expected, assert_writes_as_promised
+from labtest import assert_steps_as_expected, assert_writes_as_promised
 
 OUTAGES: dict[str, float | None] = {}  # step -> client-visible outage, printed at the end
 
@@ -102,6 +102,25 @@ def lab_audit(lab: LabHandle, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+def test_the_heal_of_a_healthy_lab_only_marks_it_healed_and_a_rule_left_by_hand_is_found(lab: LabHandle, healthy):
+    """heal() looks first: a lab in its end state, with no fault since the last heal, is only
+    marked healed (nothing restarted); anything off, here a fault rule added by hand without
+    `lab fail`, sends it the whole way."""
+    pids = {node: master_pid(lab, node) for node in ("ha1", "ha2")}
+    before = window(lab, "heal")
+    assert needs_healing(lab) is None
+    heal(lab)
+    assert {node: master_pid(lab, node) for node in ("ha1", "ha2")} == pids
+    assert all(after >= before[n] for n, after in window(lab, "heal").items())
+    lab.sh("ha2", f"iptables -N {FAULT_CHAIN_IN} 2>/dev/null; iptables -A {FAULT_CHAIN_IN} -s 192.0.2.1/32 -j DROP",
+           check=True)
+    assert needs_healing(lab) == "ha2: rules='1'"
+    heal(lab)
+    assert needs_healing(lab) is None
+    assert "192.0.2.1" not in lab.run("ha2", ["iptables", "-S", FAULT_CHAIN_IN]).output
+    assert who_serves(lab) == lab.cfg.master
+
+
 def test_a_master_killed_just_after_a_heal_is_declared_dead_after_deadtime_not_later(lab: LabHandle, healthy):
     """For its first 5 s a starting heartbeat advertises deadtime + 2 s to its peer. heal()
     restarts the killed master's heartbeat and returns only once that has lapsed, so a kill
@@ -138,14 +157,20 @@ def test_auto_failback_off_keeps_ha2_serving_after_ha1_returns(lab: LabHandle, h
 
 
 # ---- the two media -----------------------------------------------------------------------------------
-def test_lan_cut_alone_does_not_fail_over_the_serial_cable_carries_the_heartbeat(lab: LabHandle, healthy):
-    inject(lab, "cut-lan")
+# (these take the faults, the audit and the probe from the project's own pytest plugin, as
+# any project's tests would: conftest.py gives its ha_lab the session's lab)
+def test_lan_cut_alone_does_not_fail_over_the_serial_cable_carries_the_heartbeat(lab: LabHandle, healthy,
+                                                                                 ha_faults, ha_audit, ha_probe):
+    since = time.monotonic()
+    ha_faults.fail("cut-lan")
     for node in ("ha1", "ha2"):
         wait_link(lab, node, "eth0", "dead")
     assert link_status(lab, "ha1", "/dev/ttyS0") == "up"
     assert peer_status(lab, "ha2") == "active"
     assert who_serves(lab) == "ha1"
-    assert_audit_clean(lab, healthy, "ha1")
+    assert ha_probe.served_by(since) == ["ha1"]  # ha3 saw only ha1 answer all along
+    result = ha_audit("fault")
+    assert result.ok and result.owner == "ha1", result.report()
 
 
 def test_serial_cut_alone_does_not_fail_over_and_the_mended_cable_carries_heartbeats_again(lab: LabHandle, healthy):
@@ -176,8 +201,8 @@ def master_pid(lab: LabHandle, node: str) -> str:
 
 
 # ---- resources failing under heartbeat --------------------------------------------------------------
-def test_apache_killed_heartbeat_still_counts_ha1_active_while_the_url_fails(lab: LabHandle, healthy):
-    inject(lab, "kill-apache", "ha1")
+def test_apache_killed_heartbeat_still_counts_ha1_active_while_the_url_fails(lab: LabHandle, healthy, ha_faults):
+    ha_faults.fail("kill-apache", "ha1")
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{lab.cfg.url}index.html", timeout=2)
     # haresources mode monitors nothing: ha1 keeps the VIP and the mount, ha2 stays idle
@@ -189,8 +214,9 @@ def test_apache_killed_heartbeat_still_counts_ha1_active_while_the_url_fails(lab
     assert any("ha1 holds the VIP but Apache is not running" in p for p in problems), problems
 
 
-def test_nfs_server_stopped_the_shared_page_hangs_and_comes_back_with_the_server(lab: LabHandle, healthy):
-    inject(lab, "stop-nfs")
+def test_nfs_server_stopped_the_shared_page_hangs_and_comes_back_with_the_server(lab: LabHandle, healthy,
+                                                                                 ha_faults):
+    ha_faults.fail("stop-nfs")
     # a hard mount: readers wait for the server instead of failing
     with pytest.raises(requests.Timeout):
         requests.get(f"{lab.cfg.url}index.html", timeout=3)

@@ -9,12 +9,12 @@ import json
 
 import pytest
 
-from conftest import TEST_LAB, assert_steps_as_expected, assert_writes_as_promised, make_config
-from lab import boards, heartbeat, scenario
+from labtest import NETS, TEST_LAB, assert_steps_as_expected, assert_writes_as_promised, lab_of_its_own, make_config
+from lab import heartbeat, scenario
+from lab.roles import board
 from lab.engine.handle import LabHandle
 from lab.errors import ConfigError
 from lab.observe.state import last_fence, status, who_serves
-from lab.provision import remove_lab, up
 from lab.recovery import heal
 from lab.waiting import wait_until
 
@@ -24,11 +24,9 @@ FENCE_LAB = f"{TEST_LAB}-fence"
 @pytest.fixture(scope="module")
 def fenced(docker, lab) -> LabHandle:  # noqa: ANN001
     # after the session's lab, whose fixture first clears every test lab an earlier run left
-    remove_lab(docker, FENCE_LAB, None)
-    try:
-        yield up(make_config(FENCE_LAB, net=86, stonith="ipmi", mgmt_subnet="172.29.88.0/24"), client=docker)
-    finally:
-        remove_lab(docker, FENCE_LAB, None)
+    with lab_of_its_own(docker, make_config(FENCE_LAB, net=NETS["fencing"], stonith="ipmi",
+                                            mgmt_subnet=f"172.29.{NETS['fencing-mgmt']}.0/24")) as lab:
+        yield lab
 
 
 @pytest.fixture
@@ -40,7 +38,7 @@ def healed(fenced: LabHandle) -> LabHandle:
 def test_ipmitool_reaches_each_board_from_ha3_and_from_the_nodes(healed: LabHandle):
     for node in ("ha1", "ha2"):
         for via in ("ha3", "ha1", "ha2"):
-            res = boards.ipmitool(healed, node, "chassis", "power", "status", via=via)
+            res = board.ipmitool(healed, node, "chassis", "power", "status", via=via)
             assert res.ok and res.output.strip() == "Chassis Power is on", (node, via, res.output)
     # the plain IPMI 1.5 interface answers too; a wrong password is refused
     lan = healed.run("ha3", ["ipmitool", "-I", "lan", "-H", "bmc-ha2", "-U", "admin", "-P", healed.cfg.bmc_password,
@@ -52,16 +50,16 @@ def test_ipmitool_reaches_each_board_from_ha3_and_from_the_nodes(healed: LabHand
 
 
 def test_a_board_powers_its_node_off_and_on_and_lab_status_shows_it(healed: LabHandle):
-    res = boards.ipmitool(healed, "ha2", "chassis", "power", "off")
+    res = board.ipmitool(healed, "ha2", "chassis", "power", "off")
     assert res.ok, res.output
     healed.wait_container("ha2", "exited")
-    assert boards.power_state(healed, "ha2") == "off"
-    assert boards.power_state(healed, "ha1") == "on"
-    res = boards.ipmitool(healed, "ha2", "chassis", "power", "on")
+    assert board.power_state(healed, "ha2") == "off"
+    assert board.power_state(healed, "ha1") == "on"
+    res = board.ipmitool(healed, "ha2", "chassis", "power", "on")
     assert res.ok, res.output
     healed.wait_container("ha2", "running")
-    assert boards.power_state(healed, "ha2") == "on"
-    assert "power off ha2" in boards.board_log(healed, "ha2") and "power on ha2" in boards.board_log(healed, "ha2")
+    assert board.power_state(healed, "ha2") == "on"
+    assert "power off ha2" in board.board_log(healed, "ha2") and "power on ha2" in board.board_log(healed, "ha2")
     # ha1 saw ha2 die and fenced it too (a power on, for a node that is off): let that and
     # ha2's boot (heartbeat starts at boot) finish before the next test heals
     wait_until("ha1 to finish fencing ha2", lambda: (
@@ -78,7 +76,7 @@ def test_a_board_refuses_every_container_but_its_own_node(healed: LabHandle, lab
         res = healed.sh("bmc-ha1", cmd, timeout=30)
         assert res.code == 2 and "refused" in res.output, (cmd, res.code, res.output)
     assert lab.container_status("ha1") == "running"  # the other lab's node was not touched
-    assert boards.chassis(healed, "ha1", "ha1", "get", "power").output.strip() == "power:1"
+    assert board.chassis(healed, "ha1", "ha1", "get", "power").output.strip() == "power:1"
 
 
 def test_a_dead_master_is_reset_through_its_board_before_the_backup_takes_over(healed: LabHandle, tmp_path):

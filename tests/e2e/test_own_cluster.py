@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_LAB
+from labtest import TEST_LAB
 from lab.engine.labels import APP, LABEL_APP, lab_filter
 from lab.model.custom import IMAGE_INIT_SCRIPTS, IMAGE_RESOURCE_SCRIPTS
 from lab.model.topology import image_name

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_LAB, make_config
+from labtest import NETS, TEST_LAB, make_config
 from lab.engine import images, rootless
 from lab.engine.handle import docker_client
 from lab.engine.labels import LABEL_LAB, lab_labels
@@ -89,7 +89,7 @@ def shared(engine):  # noqa: ANN001, ANN201
 def test_root_in_a_node_on_the_rootless_engine_is_the_unprivileged_user_on_the_host(engine, shared):  # noqa: ANN001
     eng, _ = engine
     # ha1 as the lab makes it: the same capabilities (SYS_ADMIN ...), devices (/dev/fuse) and options
-    spec = next(c for c in topology(make_config(PROBE_NAME, net=70).resolved()).containers if c.host == "ha1")
+    spec = next(c for c in topology(make_config(PROBE_NAME, net=NETS["rootless-probe"]).resolved()).containers if c.host == "ha1")
     script = "id -u; cat /proc/self/uid_map; touch /mnt/host/made-by-root; stat -c %u /mnt/host/made-by-root"
     out = eng.client().containers.run(
         NODE_IMAGE, [script], entrypoint=["sh", "-c"],

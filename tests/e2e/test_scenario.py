@@ -3,7 +3,7 @@ timeline placed by heartbeat's microsecond syslog stamps."""
 
 import json
 
-from conftest import assert_steps_as_expected, assert_writes_as_promised
+from labtest import assert_steps_as_expected, assert_writes_as_promised
 from lab.engine.handle import LabHandle
 from lab.observe.state import who_serves
 from lab.scenario import run

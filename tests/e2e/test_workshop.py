@@ -5,11 +5,10 @@ the containers, fails its named check with its hint; undone, the check passes ag
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from labtest import lab_cli_on
 from lab import heartbeat
 from lab.engine.handle import LabHandle
 from lab.model.contract import HA_LOG
@@ -19,10 +18,6 @@ from lab.waiting import wait_until
 from lab.workshop.checks import evaluate
 from lab.workshop.steps import STEPS
 
-
-def lab_cli(lab: LabHandle, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args, "--name", lab.cfg.name],
-                          capture_output=True, text=True, timeout=300)
 
 
 def check(lab: LabHandle, name: str):  # noqa: ANN201
@@ -42,18 +37,18 @@ def finished(lab: LabHandle) -> LabHandle:
 
 
 def test_lab_check_on_the_finished_cluster_passes_every_step(finished: LabHandle):
-    res = lab_cli(finished, "check", "--json")
+    res = lab_cli_on(finished, "check", "--json")
     report = json.loads(res.stdout)
     failed = [(s["step"], c["name"], c["seen"]) for s in report["steps"] for c in s["checks"] if not c["ok"]]
     assert res.returncode == 0 and report["ok"] and not failed, failed
     assert [s["step"] for s in report["steps"]] == [s.id for s in STEPS]
     assert report["next"] is None
-    guide = lab_cli(finished, "guide")
+    guide = lab_cli_on(finished, "guide")
     assert guide.returncode == 0 and "every step of the article is done" in guide.stdout
 
 
 def test_lab_guide_prints_a_named_step_from_its_declaration(finished: LabHandle):
-    res = lab_cli(finished, "guide", "authkeys")
+    res = lab_cli_on(finished, "guide", "authkeys")
     assert res.returncode == 0
     assert "Step 6/11: Write /etc/ha.d/authkeys" in res.stdout and "chmod 600" in res.stdout
 
@@ -102,7 +97,7 @@ def test_a_trainees_mistake_fails_its_named_check_with_a_hint(finished: LabHandl
         outcome = check(finished, name)
         assert not outcome.ok, f"{name} passed after `{command}` on {node}: {outcome.seen}"
         assert hint in outcome.check.hint, outcome.check.hint
-        res = lab_cli(finished, "check", next(s.id for s in STEPS if any(c.name == name for c in s.checks(finished.cfg))))
+        res = lab_cli_on(finished, "check", next(s.id for s in STEPS if any(c.name == name for c in s.checks(finished.cfg))))
         assert res.returncode == 1 and f"FAIL  {outcome.check.what}" in res.stdout and "hint:" in res.stdout
     finally:
         if name in RESTORE:
@@ -127,9 +122,9 @@ def test_heartbeat_started_on_the_backup_first_is_caught_and_lab_solve_puts_it_r
     heartbeat.start_heartbeat(finished, cfg.master)
     outcome = check(finished, "master-started-first")
     assert not outcome.ok and "dead" in outcome.seen, outcome.seen
-    res = lab_cli(finished, "check", "start-cluster")
+    res = lab_cli_on(finished, "check", "start-cluster")
     assert res.returncode == 1 and "start it on the master, then the backup" in res.stdout
-    res = lab_cli(finished, "solve", "start-cluster")  # catch up: heartbeat stopped, started in the article's order
+    res = lab_cli_on(finished, "solve", "start-cluster")  # catch up: heartbeat stopped, started in the article's order
     assert res.returncode == 0, res.stdout + res.stderr
     assert check(finished, "master-started-first").ok
     wait_serving(finished, cfg.master, timeout=cfg.start_wait)

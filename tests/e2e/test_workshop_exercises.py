@@ -5,26 +5,22 @@ right, and its measured check breaks the cluster and judges what clients saw."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from dataclasses import asdict
 
 import pytest
 
-from lab import heartbeat
+from labtest import lab_cli_on
+from lab import heartbeat, scenario
 from lab.engine.handle import LabHandle
-from lab.model.config import NODES
+from lab.model.config import NODES, TIMINGS
 from lab.model.contract import FAULT_CHAIN_IN, FAULT_CHAIN_OUT
 from lab.observe.state import who_serves
 from lab.recovery import heal
 
 
-def lab_cli(lab: LabHandle, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args, "--name", lab.cfg.name],
-                          capture_output=True, text=True, timeout=600)
-
 
 def checked(lab: LabHandle, name: str) -> tuple[int, dict[str, dict]]:
-    res = lab_cli(lab, "check", name, "--json")
+    res = lab_cli_on(lab, "check", name, "--json")
     report = json.loads(res.stdout)
     return res.returncode, {c["name"]: c for s in report["steps"] for c in s["checks"]}
 
@@ -60,6 +56,27 @@ def test_fast_takeover_refuses_slow_timers_and_measures_a_crash_within_5_s(heale
     assert "the crash of the master cost clients" in checks["fast-takeover-measured"]["seen"]
 
 
+def test_timers_a_solution_changes_are_what_status_and_a_scenarios_bounds_read_afterwards(healed: LabHandle):
+    lab = healed
+    try:
+        heartbeat.reconfigure(lab, deadtime=3.0, warntime=1.5)  # a deadtime the solution will change
+        assert json.loads(lab_cli_on(lab, "status", "--json").stdout)["timers"]["deadtime"] == 3.0
+        solved = lab_cli_on(lab, "solve", "fast-takeover")  # another process changes the running lab
+        assert solved.returncode == 0, solved.stdout + solved.stderr
+        st = json.loads(lab_cli_on(lab, "status", "--json").stdout)
+        assert st["timers"] == {"keepalive": 0.5, "deadtime": 2.0, "warntime": 1.0, "initdead": 4.0}, st
+        assert lab.sh("ha1", "grep '^deadtime' /etc/ha.d/ha.cf").output.split()[1] in ("2", "2000ms")
+        # the hard kill's bounds come from the deadtime heartbeat now runs with, not the first one
+        low, high = scenario.crash(LabHandle.attach(lab.cfg.name, lab.client).cfg)
+        assert (low, high) != scenario.crash(lab.cfg)
+        run = lab_cli_on(lab, "scenario", "run", "hard-kill")
+        kill = next(ln for ln in run.stdout.splitlines() if ln.strip().startswith("kill "))
+        assert f"(expected {low:g}..{high:g} s: ok)" in kill, run.stdout + run.stderr
+    finally:  # the lab's own timers again (the fast profile), for this handle and every command
+        heartbeat.reconfigure(lab, keepalive=None, deadtime=None, warntime=None, initdead=None)
+    assert json.loads(lab_cli_on(lab, "status", "--json").stdout)["timers"] == asdict(TIMINGS["fast"])
+
+
 def test_ipfail_needs_the_ping_node_and_moves_the_service_when_the_master_loses_its_clients(healed: LabHandle):
     with edited(healed, "ha2", "/^ping/d"):
         code, checks = checked(healed, "ipfail")
@@ -70,7 +87,7 @@ def test_ipfail_needs_the_ping_node_and_moves_the_service_when_the_master_loses_
 
 
 def test_split_brain_injected_by_the_lab_is_found_and_healed_by_hand(healed: LabHandle):
-    res = lab_cli(healed, "exercise", "split-brain")
+    res = lab_cli_on(healed, "exercise", "split-brain")
     assert res.returncode == 0 and "iptables -S" in res.stdout
     code, checks = checked(healed, "split-brain")
     assert code == 1 and not checks["links-up-ha1"]["ok"] and "dead" in checks["links-up-ha1"]["seen"]
@@ -88,7 +105,7 @@ def test_auto_failback_off_is_refused_until_set_and_then_the_backup_keeps_the_se
     assert checks["failback-off-measured"]["seen"].startswith("not run")
     assert who_serves(healed) == healed.cfg.master  # the measured check did not run
     try:
-        res = lab_cli(healed, "solve", "auto-failback-off")  # the reference solution, then every check
+        res = lab_cli_on(healed, "solve", "auto-failback-off")  # the reference solution, then every check
         assert res.returncode == 0, res.stdout + res.stderr
         assert "done  Keep the backup serving after a failover" in res.stdout
         assert who_serves(healed) == healed.cfg.master  # given back afterwards

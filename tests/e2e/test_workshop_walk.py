@@ -7,19 +7,17 @@ the end-to-end suite's assertions on the result; and `lab reset` back to a stage
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import TEST_LAB, make_config
+from by_hand import trainee
+from labtest import NETS, TEST_LAB, lab_cli_on, lab_of_its_own, make_config
 from lab import heartbeat
 from lab.engine.handle import LabHandle
 from lab.model.config import NODES
 from lab.model.render import hostname_text, index_text, page_text
 from lab.observe.audit import audit
 from lab.observe.state import fetch, node_state, status, wait_serving
-from lab.provision import remove_lab, up
 from lab.workshop.course import check_step
 from lab.workshop.stages import FIRST, STAGES, find_stage
 from lab.workshop.steps import STEPS
@@ -28,59 +26,6 @@ WALK_LAB = f"{TEST_LAB}-walk"
 HELD_ALL = {"container": "running", "heartbeat": True, "vip": True, "mounted": True, "apache": True}
 HELD_NONE = {"container": "running", "heartbeat": True, "vip": False, "mounted": False, "apache": False}
 
-
-def lab_cli(lab: LabHandle, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args, "--name", lab.cfg.name],
-                          capture_output=True, text=True, timeout=300)
-
-
-def ha_cf_by_hand(lab: LabHandle) -> str:
-    """The article's Listing 6 as a trainee types it for the lab: its own node names, the
-    lab's timers, ucast over the LAN beside the serial cable, the ping node for ipfail."""
-    t, cfg = lab.cfg.times, lab.cfg
-    return "\n".join([
-        "debugfile /var/log/ha-debug", "logfile\t/var/log/ha-log", "logfacility\tlocal0",
-        f"keepalive {int(t.keepalive * 1000)}ms", f"deadtime {int(t.deadtime * 1000)}ms",
-        f"warntime {int(t.warntime * 1000)}ms", f"initdead {int(t.initdead * 1000)}ms",
-        "baud\t19200", "serial\t/dev/ttyS0",
-        *(f"ucast eth0 {cfg.lan_ip(n)}" for n in NODES),
-        "auto_failback on", "node\tha1", "node\tha2", "crm no", f"ping {cfg.lan_ip('ha3')}",
-        "apiauth ipfail gid=haclient uid=hacluster", "respawn hacluster /usr/libexec/heartbeat/ipfail", ""])
-
-
-def trainee(lab: LabHandle, step: str) -> list[tuple[str, str]]:
-    """What the trainee types for a step: (host, shell commands), in order."""
-    cfg = lab.cfg
-    edit = f"s/ha\\.haw2\\.ibm\\.com/{cfg.cluster}/"
-    pages = {n: (f"cp /ha/hahbcode/www/hostname.html /var/www/htmllocal\n"
-                 f"sed -i 's/ha1\\.haw2\\.ibm\\.com/{n}/; {edit}' /var/www/htmllocal/hostname.html\n") for n in NODES}
-    haresources = (f"{cfg.master} IPaddr2::{cfg.vip}/{cfg.prefixlen}/eth0 "
-                   f"Filesystem::nfsha:/ha::/ha::{cfg.share_fstype}::rw,hard apache2")
-    return {
-        "serial-cable": [],  # the article's cat and echo, both ways: heartbeat.serial_test types them
-        "nfs-export": [("nfsha", f"mkdir -p /ha\necho '/ha {cfg.lan}(rw,sync,no_root_squash)' >> /etc/exports\n"
-                                 "exportfs -ra")],
-        "fstab": [(n, f"echo 'nfsha:/ha /ha {cfg.share_fstype} noauto,rw,hard 0 0' >> /etc/fstab") for n in NODES],
-        "sample-pages": [("ha1", "mount /ha\ncp ~/hahbcode.tar.gz /ha\ncd /ha\ntar xvfz hahbcode.tar.gz\ncd /\n"
-                                 "umount /ha")],
-        "apache-layout": [
-            ("ha1", "mount /ha\nmkdir -p /ha/www/html\nchmod 775 /ha/www\nchmod 775 /ha/www/html\n"
-                    "mv /var/www/html /var/www/htmllocal\nln -s /ha/www/html /var/www/html\n"
-                    f"cp /ha/hahbcode/www/index.html /var/www/html\nsed -i '{edit}' /var/www/html/index.html\n"
-                    + pages["ha1"] + "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html\n"
-                    "cd /\numount /ha"),
-            ("ha2", "mount /ha\nmv /var/www/html /var/www/htmllocal\nln -s /ha/www/html /var/www/html\n"
-                    + pages["ha2"] + "cd /\numount /ha"),
-        ],
-        "authkeys": [(n, "printf 'auth 1\\n1 sha1 workshop-secret-42\\n' > /etc/ha.d/authkeys\n"
-                         "chmod 600 /etc/ha.d/authkeys") for n in NODES],
-        "ha-cf": [(n, f"cat > /etc/ha.d/ha.cf <<'EOF'\n{ha_cf_by_hand(lab)}EOF") for n in NODES],
-        "haresources": [(n, f"echo '{haresources}' > /etc/ha.d/haresources") for n in NODES],
-        "start-cluster": [(cfg.master, "/etc/rc.d/init.d/heartbeat start"),
-                          (cfg.backup, "/etc/rc.d/init.d/heartbeat start")],
-        "browser-test": [("ha3", f"curl -sf http://{cfg.cluster}/index.html http://{cfg.cluster}/hostname.html")],
-        "failover-test": [(cfg.master, "/etc/rc.d/init.d/heartbeat stop")],  # then, below: ha2 serves; start
-    }[step]
 
 
 # What each step's checks say before the trainee has done it, at the stage before it. The
@@ -106,11 +51,8 @@ FAILING_BEFORE = {
 
 @pytest.fixture(scope="module")
 def walk(docker) -> LabHandle:  # noqa: ANN001
-    remove_lab(docker, WALK_LAB, None)
-    try:
-        yield up(make_config(WALK_LAB, net=94, stage=FIRST), client=docker)
-    finally:
-        remove_lab(docker, WALK_LAB, None)
+    with lab_of_its_own(docker, make_config(WALK_LAB, net=NETS["walk"], stage=FIRST)) as lab:
+        yield lab
 
 
 def test_at_the_first_stage_nothing_is_configured_and_lab_check_names_the_first_step(walk: LabHandle):
@@ -122,11 +64,11 @@ def test_at_the_first_stage_nothing_is_configured_and_lab_check_names_the_first_
         assert walk.run(node, ["grep", "-c", "nfsha:/ha", "/etc/fstab"]).output.strip() == "0"
     assert not walk.run("nfsha", ["test", "-e", "/etc/exports"]).ok
     assert walk.run("ha1", ["test", "-s", "/root/hahbcode.tar.gz"]).ok, "the article's download is in root's home"
-    res = lab_cli(walk, "check", "--json")
+    res = lab_cli_on(walk, "check", "--json")
     report = json.loads(res.stdout)
     assert res.returncode == 1 and report["next"] == "nfs-export"
     assert [s["step"] for s in report["steps"]] == ["serial-cable", "nfs-export"]
-    guide = lab_cli(walk, "guide")
+    guide = lab_cli_on(walk, "guide")
     assert guide.returncode == 0 and "exportfs -ra" in guide.stdout and str(walk.cfg.lan) in guide.stdout
 
 
@@ -146,7 +88,7 @@ def test_each_step_fails_with_hints_before_and_passes_once_done_the_trainees_way
     if step == "failover-test":  # the article: ha2 serves within a minute; then heartbeat start on ha1
         wait_serving(walk, walk.cfg.backup, timeout=walk.cfg.failover_wait)
         walk.sh(walk.cfg.master, "/etc/rc.d/init.d/heartbeat start", check=True)
-    res = lab_cli(walk, "check", step)
+    res = lab_cli_on(walk, "check", step)
     assert res.returncode == 0, res.stdout
 
 
@@ -161,16 +103,16 @@ def test_the_walked_cluster_is_the_articles_cluster(walk: LabHandle):
     result = audit(walk)
     assert result.ok, result.report()
     assert status(walk)["problems"] == []
-    res = lab_cli(walk, "check")
+    res = lab_cli_on(walk, "check")
     assert res.returncode == 0 and "every step checked is done" in res.stdout, res.stdout
 
 
 @pytest.mark.parametrize("stage", [s.id for s in STAGES[1:-1]])
 def test_lab_reset_returns_the_lab_to_the_beginning_of_a_stage(walk: LabHandle, stage: str):
-    res = lab_cli(walk, "reset", "--stage", stage)
+    res = lab_cli_on(walk, "reset", "--stage", stage)
     assert res.returncode == 0, res.stderr
     first = find_stage(stage).first_step
-    report = json.loads(lab_cli(walk, "check", "--json").stdout)
+    report = json.loads(lab_cli_on(walk, "check", "--json").stdout)
     assert report["next"] == first, report["next"]
     assert [s["ok"] for s in report["steps"]] == [True] * (len(report["steps"]) - 1) + [False]
     assert walk.client.containers.get(walk.cfg.container_name("ha1")).labels  # remade with its labels

@@ -40,3 +40,33 @@ def test_other_engine_errors_still_raise():
         run(Stopped(409, "Container 2abfbe5b is paused, unpause the container before exec"), ["true"])
     with pytest.raises(docker.errors.APIError):
         run(Stopped(500, "is not running"), ["true"])
+
+
+class StreamingApi:
+    """The engine's exec API as a long command streams: chunks cut anywhere, even inside a
+    multi-byte character, and a last line without its newline."""
+
+    def __init__(self, chunks: list[bytes], code: int):
+        self.chunks, self.code = chunks, code
+
+    def exec_create(self, container_id, argv, workdir=None):  # noqa: ANN001, ANN201
+        return {"Id": "e1"}
+
+    def exec_start(self, exec_id, stream):  # noqa: ANN001, ANN201
+        yield from self.chunks
+
+    def exec_inspect(self, exec_id):  # noqa: ANN001, ANN201
+        return {"ExitCode": self.code}
+
+
+def test_lines_come_whole_whatever_the_chunks_and_the_exit_code_after():
+    from types import SimpleNamespace
+
+    from lab.engine.commands import Lines
+
+    text = '{"t": 1.5, "node": "ha1"}\n{"t": 2.0, "node": "hä2"}\ncut'.encode()
+    chunks = [text[:7], text[7:33], text[33:48], text[48:]]  # 48 falls inside ä
+    container = SimpleNamespace(id="c1", client=SimpleNamespace(api=StreamingApi(chunks, 3)))
+    stream = Lines(container, ["python3", "-u", "agent.py"])
+    assert list(stream) == ['{"t": 1.5, "node": "ha1"}', '{"t": 2.0, "node": "hä2"}', "cut"]
+    assert stream.exit_code == 3

@@ -38,7 +38,7 @@ def test_a_class_on_a_rootful_engine_is_refused_with_the_way_out_unless_the_trai
         classroom.refuse_unsafe([engine("e1", ROOTLESS), engine("default", ROOTFUL)], trusted=False)
     msg = str(err.value)
     assert "default (rootful)" in msg and "e1" not in msg.split(":")[0]
-    assert "host's root" in msg and "lab engine rootless" in msg and classroom.TRUST_FLAG in msg
+    assert "host's root" in msg and "lab engine class" in msg and classroom.TRUST_FLAG in msg
     classroom.refuse_unsafe([engine("default", ROOTFUL)], trusted=True)
     classroom.refuse_unsafe([engine("e1", ROOTLESS), engine("e2", USERNS)], trusted=False)
 
@@ -82,7 +82,7 @@ def test_the_cluster_url_is_fetched_through_the_local_port_where_the_host_cannot
         status_code, text = 200, "ha1"
 
     monkeypatch.setattr(state, "local_url", lambda lab: "http://127.0.0.1:40123/")
-    monkeypatch.setattr(state.requests, "get", lambda url, timeout: asked.append(url) or Answer())
+    monkeypatch.setattr(state, "direct_get", lambda url, timeout: asked.append(url) or Answer())
     assert state.fetch(FakeLab(vip_from_host), "hostname.html") == (200, "ha1")
     assert asked == [expected]
 
@@ -101,3 +101,15 @@ def test_contexts_go_where_the_docker_cli_looks_even_without_a_config_file(tmp_p
     assert get_context_dir() == str(tmp_path / "docker" / "contexts")  # the CLI's
     ensure_docker_config()  # again: the file stays as it is
     assert (tmp_path / "docker" / "config.json").read_text() == "{}\n"
+
+
+@pytest.mark.parametrize("where, vip_from_host, expected", [
+    ("host", True, "http://172.29.70.200/hostname.html"),
+    ("host", False, "http://127.0.0.1:40123/hostname.html"),
+    ("ha3", False, "http://172.29.70.200/hostname.html"),  # ha3 is on the LAN: the VIP always
+])
+def test_the_probe_asks_the_same_url_as_fetch_from_where_it_runs(monkeypatch, where, vip_from_host, expected):  # noqa: ANN001
+    from lab.observe import probe, state
+
+    monkeypatch.setattr(state, "local_url", lambda lab: "http://127.0.0.1:40123/")
+    assert probe.Probe(FakeLab(vip_from_host), where=where).url == expected

@@ -146,3 +146,36 @@ def test_listen_addresses_and_tls_files_are_checked_before_anything_is_served(tm
         tls_context("cert.pem", None)
     with pytest.raises(ConfigError, match="no such file"):
         tls_context(str(tmp_path / "a.pem"), str(tmp_path / "b.pem"))
+
+
+def test_the_rosters_host_for_a_wildcard_listen_is_one_a_trainee_elsewhere_can_reach(monkeypatch):
+    from lab.frontdoor import server
+
+    assert server.public_host(server.Listen.parse("0.0.0.0:8443"), "class.example.org") == "class.example.org"
+    assert server.public_host(server.Listen.parse("192.0.2.7:8443"), None) == "192.0.2.7"
+    # a host name that resolves to loopback only (hosts files often say so) is no use to a trainee
+    monkeypatch.setattr(server.socket, "getfqdn", lambda: "localhost")
+    monkeypatch.setattr(server, "route_address", lambda: "192.0.2.2")
+    assert server.public_host(server.Listen.parse("0.0.0.0:8443"), None) == "192.0.2.2"
+
+
+def test_a_lab_being_reset_stays_on_the_dashboard_while_it_is_removed_and_made_again(state, monkeypatch):  # noqa: ANN001
+    from lab import classroom
+    from lab.frontdoor import service as service_module
+
+    class Member:
+        def __init__(self, name: str) -> None:
+            self.cfg = LabConfig(name=name)
+
+    listed = [Member("c01"), Member("c02")]
+    monkeypatch.setattr(classroom, "members", lambda where, klass: list(listed))
+    record = ClassRecord.new("c", ["c01", "c02"], hash_password("instructor-password"))
+    svc = service_module.ClassService([], "c", record, say=lambda msg: None)
+    assert svc.names() == ["c01", "c02"]
+    svc.busy["c02"] = "reset"
+    listed.pop()  # the reset has removed c02 and not yet made it again
+    svc.refresh_members()
+    assert svc.names() == ["c01", "c02"]
+    svc.busy.clear()  # once no action holds it, a lab that is gone leaves the class
+    svc.refresh_members()
+    assert svc.names() == ["c01"]

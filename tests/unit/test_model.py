@@ -1,11 +1,13 @@
 """The lab's model without containers: topology, compose project, node-side contract."""
 
+import re
+
 import pytest
 
 from lab.compose import compose_model
 from lab.model import contract
 from lab.model.config import LabConfig
-from lab.model.topology import LAN, NODE_CAPS, SERIAL, image_name, topology
+from lab.model.topology import LAN, NODE_CAPS, SERIAL, image_name, images_for, topology
 
 FUSE = LabConfig(nfs_client="fuse")
 
@@ -64,10 +66,37 @@ def test_compose_model_matches_the_topology_and_labels_everything():
     assert model["volumes"]["share"]["name"] == "cmp-share"
 
 
+def installs_contract(dockerfile: str) -> bool:
+    """The Dockerfile puts contract.env where the image's scripts read it (a COPY, or an
+    install from the files copied in one layer)."""
+    return bool(re.search(r"^(COPY|\s*&& install -D -m 644) contract.env /usr/local/lib/heartbeat-lab/contract.env",
+                          dockerfile, re.M))
+
+
 def test_the_contract_is_read_from_the_file_the_node_image_installs():
     text = contract.CONTRACT_SOURCE.read_text()
     assert "HA_LOG=/var/log/ha-log" in text and contract.HA_LOG == "/var/log/ha-log"
     assert contract.MESSAGES == "/var/log/messages" and contract.SERIAL_DEVICE == "/dev/ttyS0"
     assert f"CONTRACT_FILE={'/usr/local/lib/heartbeat-lab/contract.env'}" in text
     dockerfile = (contract.CONTRACT_SOURCE.parent / "Dockerfile").read_text()
-    assert "COPY contract.env /usr/local/lib/heartbeat-lab/contract.env" in dockerfile
+    assert installs_contract(dockerfile)
+
+
+@pytest.mark.parametrize("image,key", [("bmc", "BMC_LOG"), ("client", "CLUSTER_LOG"), ("nfs", "GANESHA_EXPORTS"),
+                                       ("nfs", "EXPORTS_DROP")])
+def test_the_boards_ha3_and_nfsha_have_a_contract_their_image_installs_and_their_scripts_read(image: str, key: str):
+    folder = contract.IMAGES / image
+    text = (folder / "contract.env").read_text()
+    path = getattr(contract, key)
+    assert f"{key}={path}" in text
+    assert installs_contract((folder / "Dockerfile").read_text())
+    spelled = [f.name for f in folder.iterdir() if f.name != "contract.env" and path in f.read_text()]
+    assert spelled == [], f"{path} is spelled in {spelled}: read it from contract.env"
+
+
+def test_a_lab_without_boards_needs_no_board_image_and_one_with_them_does():
+    plain = LabConfig(timing="fast").resolved()
+    assert images_for(plain) == ("node", "nfs", "client")
+    assert set(images_for(plain)) == {c.image.split("/")[-1].split(":")[0] for c in topology(plain).containers}
+    fenced = plain.with_(stonith="ipmi").resolved()
+    assert "bmc" in images_for(fenced)

@@ -60,7 +60,7 @@ def test_an_exec_that_lost_the_race_with_a_reset_did_not_run():
 
 
 def test_a_board_action_is_in_flight_until_its_done_line_and_not_past_staleness():
-    from lab.boards import ACTION_STALE, unfinished_action
+    from lab.roles.board import ACTION_STALE, unfinished_action
     log = ("2026-12-03T10:00:00.000000+00:00 bmc-ha1 reset ha1\n"
            "2026-12-03T10:00:01.200000+00:00 bmc-ha1 done: reset 1 ha1\n"
            "2026-12-03T10:00:05.000000+00:00 bmc-ha1 power off ha1\n")

@@ -1,5 +1,6 @@
 """The workshop's declarations and the ha.cf reader, without containers."""
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -111,13 +112,18 @@ def test_every_step_has_a_reference_solution_and_its_scripts_go_into_the_rendere
     assert "install -m 600 /lab/etc/authkeys /etc/ha.d/authkeys" in (rendered["ha2"] / "solve" / "06-authkeys.sh").read_text()
 
 
-EXPORTFS = Path(__file__).resolve().parents[2] / "lab" / "images" / "nfs" / "exportfs"
+EXPORTFS = Path(__file__).resolve().parents[2] / "images" / "nfs" / "exportfs"
 
 
 def run_exportfs(tmp_path: Path, exports: str, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "exports").write_text(exports)
-    env = {"PATH": "/usr/bin:/bin", "EXPORTS": str(tmp_path / "exports"), "GANESHA_EXPORTS": str(tmp_path / "out.conf"),
-           "GANESHA_PROCESS": "no-ganesha-here"}  # never signal the ganesha of a lab running on this host
+    # the image's contract, with the output in tmp_path and a ganesha that does not exist (never
+    # signal the ganesha of a lab running on this host)
+    contract = EXPORTFS.with_name("contract.env").read_text()
+    contract = re.sub(r"(?m)^GANESHA_EXPORTS=.*$", f"GANESHA_EXPORTS={tmp_path / 'out.conf'}", contract)
+    contract = re.sub(r"(?m)^GANESHA_PROCESS=.*$", "GANESHA_PROCESS=no-ganesha-here", contract)
+    (tmp_path / "contract.env").write_text(contract)
+    env = {"PATH": "/usr/bin:/bin", "EXPORTS": str(tmp_path / "exports"), "LAB_CONTRACT": str(tmp_path / "contract.env")}
     return subprocess.run(["bash", str(EXPORTFS), *args], capture_output=True, text=True, env=env, timeout=10)
 
 
