@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench-lab-up images rootless-engine class-engine browser test-slow test-class-engine bench-load bench-class bench-door bench-fence bench-cts bench-engines soak lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
+.PHONY: help venv bench-lab-up images rootless-engine class-engine browser test-slow test-class-engine bench-load bench-class bench-door bench-fence bench-cts bench-engines soak matrix matrix-cell matrix-clean lab-up lab-down lab-status compose handout test unit lint bench clean-images clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -100,6 +100,17 @@ bench-fence: $(FULL) images ## split brain RUNS times (default 10) without and w
 
 soak: $(FULL) images ## the fault catalogue at random: FAULTS (default 200) faults, each held, healed and audited (bench/SOAK.md)
 	$(BIN)/python bench/soak_run.py $(if $(FAULTS),--faults $(FAULTS),) $(if $(SEED),--seed $(SEED),)
+
+# MATRIX_CELLS: which cells (python -m tests.matrix list); all by default
+MATRIX_CELLS ?=
+matrix: $(STAMP) images ## as root: the lab in a VM with Debian's stock kernel, per engine and NFS client; writes docs/MATRIX.md (about 1 h under emulation)
+	$(BIN)/python -m tests.matrix run $(MATRIX_CELLS)
+
+matrix-cell: $(STAMP) images ## as root: the matrix's CI cell alone (the stock kernel's NFS client on Debian's Docker), table not written
+	$(BIN)/python -m tests.matrix run docker-kernel --no-doc
+
+matrix-clean: $(STAMP) ## remove everything the matrix made (the VM's cached disk, its last run)
+	$(BIN)/python -m tests.matrix clean
 
 clean-images: $(STAMP) ## remove the lab's images (the next build starts cold)
 	$(LAB) images --remove
