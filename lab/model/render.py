@@ -170,6 +170,12 @@ NFS_CORE_PARAM {{
     Enable_NLM = false;
     Enable_RQUOTA = false;
     Enable_UDP = false;
+    # Each filesystem's id from its device numbers, not statfs: a container's overlay root
+    # reports the fsid of the disk under Docker's data, so where the volume holding /ha is
+    # on that same disk (a stock host: one root filesystem) ganesha took /ha for a duplicate
+    # of / and refused the export (resolve_posix_filesystem: ENOENT; found by the test
+    # matrix's stock-kernel VM).
+    Fsid_Device = true;
 }}
 NFSV4 {{
     # A lab restarts its server on purpose: short lease, no grace period to wait out.

@@ -51,7 +51,8 @@ def lab_images() -> list[str]:
     from lab.engine.labels import APP, LABEL_APP
     from lab.model.topology import image_name
 
-    helpers = {image_name(h) for needs in NEEDS.values() for h in needs}
+    # not the helpers only builds need, nor the boards' (no cell fences)
+    helpers = {image_name(h) for needs in NEEDS.values() for h in needs} | {image_name("bmc")}
     client = docker.from_env()
     tags = sorted(t for img in client.images.list(filters={"label": f"{LABEL_APP}={APP}"}) for t in img.tags
                   if t not in helpers)
@@ -77,6 +78,9 @@ def make_job(cells: list[str], job: Path) -> None:
     t0 = time.monotonic()
     subprocess.run(["docker", "save", "-o", str(job / "images.tar"), *tags], check=True)
     say(f"  saved in {time.monotonic() - t0:.0f} s ({(job / 'images.tar').stat().st_size / 1e6:.0f} MB)")
+    debug = os.environ.get("LAB_MATRIX_DEBUG")  # a script the VM runs after a failed lab up, before lab down
+    if debug:
+        shutil.copy2(debug, job / "debug.sh")
     (job / "cells.json").write_text(json.dumps([{"name": c, **CELLS[c]} for c in cells], indent=1))
     run = job / "run"
     run.write_text("#!/bin/sh\n# the matrix job: the project's own copy, with the lab's dependencies of the VM's disk\n"
@@ -102,8 +106,8 @@ def table(run: dict) -> str:
              f"kernel {host.get('kernel', '?')}, cgroup {host.get('cgroup', '?')}, {host.get('docker', '?')}, "
              f"{host.get('podman', '?')}. Timers relaxed for the emulation: "
              f"keepalive {run['relaxed']['keepalive']} s, deadtime {run['relaxed']['deadtime']} s, warntime "
-             f"{run['relaxed']['warntime']} s, initdead {run['relaxed']['initdead']} s. Boot and images' load: "
-             f"{run['results'].get('images_load_s', '?')} s of loading. The whole run took "
+             f"{run['relaxed']['warntime']} s, initdead {run['relaxed']['initdead']} s. The images' `docker load` "
+             f"took {run['results'].get('images_load_s', '?')} s. The whole run took "
              f"{run['seconds'] / 60:.1f} min.", "",
              "| cell | engine | NFS client | lab up | failover outage (graceful-stop: stop, failback) | pause | "
              "stop-nfs, heal | lab down | cell time | result |",

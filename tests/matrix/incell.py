@@ -34,8 +34,26 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def sh(cmd: list[str], env: dict | None = None, timeout: float = STEP_TIMEOUT) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+def sh(cmd: list[str], env: dict | None = None, timeout: float = STEP_TIMEOUT,
+       show: bool = False) -> subprocess.CompletedProcess:
+    """Run a command; with `show`, print its lines as they come (the host follows them), for
+    the long ones (lab up, a scenario): stdout and stderr are then one stream."""
+    if not show:
+        return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+                              timeout=timeout)
+    lines = []
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, **(env or {})}) as proc:
+        for line in proc.stdout:
+            lines.append(line)
+            print(f"    {line.rstrip()}", flush=True)
+            if time.monotonic() > deadline:
+                proc.kill()
+                lines.append(f"(stopped after {timeout:.0f} s)\n")
+                break
+        code = proc.wait()
+    return subprocess.CompletedProcess(cmd, code, "".join(lines), "")
 
 
 def tail(res: subprocess.CompletedProcess, n: int = 6) -> str:
@@ -56,6 +74,7 @@ class Cell:
         self.name = spec["name"]
         self.env: dict[str, str] = {}
         self.steps: list[dict] = []
+        self.calls = 0
         self.out = OUT / self.name
         self.out.mkdir(parents=True, exist_ok=True)
 
@@ -72,18 +91,23 @@ class Cell:
         log(f"{self.name}: {what}: {'ok' if ok else 'FAILED'} ({rec['seconds']} s) {detail}")
         return rec
 
-    def lab(self, *args: str, timeout: float = STEP_TIMEOUT) -> subprocess.CompletedProcess:
-        return sh([*LAB, *args], env=self.env, timeout=timeout)
+    def lab(self, *args: str, timeout: float = STEP_TIMEOUT, show: bool = False) -> subprocess.CompletedProcess:
+        """`lab ARGS`; its whole output kept in the cell's folder (read back by the host)."""
+        res = sh([*LAB, *args], env=self.env, timeout=timeout, show=show)
+        self.calls += 1
+        (self.out / f"{self.calls:02d}-lab-{'-'.join(args[:2])}.log").write_text(
+            f"$ lab {' '.join(args)}\n(exit {res.returncode})\n{res.stdout}{res.stderr}")
+        return res
 
     # ---- the steps ----
     def up(self):
-        res = self.lab("up", "--name", NAME, "--nfs-client", self.spec["nfs"], "--timing", "fast",
-                       *(x for k, v in RELAXED.items() for x in (f"--{k}", v)))
+        res = self.lab("up", "--name", NAME, "--keep-on-failure", "--nfs-client", self.spec["nfs"], "--timing", "fast",
+                       *(x for k, v in RELAXED.items() for x in (f"--{k}", v)), show=True)
         return res.returncode == 0, tail(res, 3 if res.returncode == 0 else 12), {}
 
     def scenario(self, name: str):
         report = self.out / name
-        res = self.lab("scenario", "run", name, "--name", NAME, "--report", str(report))
+        res = self.lab("scenario", "run", name, "--name", NAME, "--report", str(report), show=True)
         try:
             data = json.loads((report / "report.json").read_text())
         except (OSError, ValueError):
@@ -101,7 +125,7 @@ class Cell:
         if res.returncode != 0:
             return False, f"lab fail stop-nfs: {tail(res)}", {}
         during = self.lab("status", "--name", NAME, "--json")
-        res = self.lab("heal", "--name", NAME)
+        res = self.lab("heal", "--name", NAME, show=True)
         if res.returncode != 0:
             return False, f"lab heal: {tail(res, 12)}", {}
         audit = self.lab("audit", "--name", NAME)
@@ -120,6 +144,25 @@ class Cell:
             left[kind] = sh(cmd).stdout.split()
         ok = res.returncode == 0 and not any(left.values())
         return ok, tail(res, 2) if ok else f"exit {res.returncode}; left: {left}; {tail(res)}", {}
+
+    def postmortem(self) -> None:
+        """What a failed lab up left (--keep-on-failure): the nodes' logs and mounts, the
+        VM's kernel messages; kept in the cell's folder and its end printed."""
+        docker = self.client()
+        parts = []
+        for node, cmd in (("ha1", "cat /var/log/ha-log; echo; mount | grep -i nfs; tail -50 /var/log/messages"),
+                          ("ha2", "tail -60 /var/log/ha-log"), ("nfsha", "tail -40 /var/log/ganesha/ganesha.log")):
+            res = sh([*docker, "exec", f"{NAME}-{node}", "sh", "-c", cmd])
+            parts.append(f"--- {node}: {cmd}\n{res.stdout}{res.stderr}")
+        debug = JOB / "debug.sh"  # LAB_MATRIX_DEBUG on the host: a script of one's own, run here
+        if debug.exists():
+            res = sh(["sh", str(debug)], env={**self.env, "LAB": " ".join(LAB), "NAME": NAME})
+            parts.append(f"--- {debug}\n{res.stdout}{res.stderr}")
+        parts.append("--- the VM's kernel\n" + sh(["dmesg"]).stdout[-3000:])
+        parts.append("--- containers\n" + sh([*docker, "ps", "-a"]).stdout)
+        text = "\n".join(parts)
+        (self.out / "postmortem.txt").write_text(text)
+        print(text[-12000:], flush=True)
 
     def client(self) -> list[str]:
         host = self.env.get("DOCKER_HOST")
@@ -140,6 +183,7 @@ class Cell:
                 return self.result(t0)
             self.step("docker pause on the rootless engine (cgroup v2)", self.pause_works)
         if not self.step("lab up", self.up)["ok"]:
+            self.postmortem()
             self.step("lab down", self.down)
             return self.result(t0)
         self.step("graceful-stop (the article's failover, probed)", lambda: self.scenario("graceful-stop"))

@@ -38,12 +38,19 @@ HERE = Path(__file__).resolve().parent
 OVERLAY = HERE / "root"
 CACHE = Path(os.environ.get("LAB_MATRIX_CACHE", "/var/cache/heartbeat-lab-matrix"))
 # the host's packages: Debian's stock kernel, systemd, the engines, the NFS client's tools
-PACKAGES = (
+BASE_PACKAGES = (
     "systemd-sysv", "udev", "dbus", "linux-image-amd64", "kmod", "procps", "iproute2", "iptables",
     "ca-certificates", "e2fsprogs", "nfs-common", "fuse3", "python3", "python3-venv",
-    "docker.io", "uidmap", "rootlesskit", "slirp4netns", "fuse-overlayfs", "dbus-user-session",
+)
+# the engines, installed by apt-get in the root afterwards (debootstrap configures its
+# --include packages in one pass, and podman's containers-common fails to configure there)
+ENGINE_PACKAGES = (
+    # apparmor: Debian's kernel enables AppArmor, and Docker then loads its docker-default
+    # profile with apparmor_parser (without it no container starts: seen in the first run)
+    "apparmor", "docker.io", "uidmap", "rootlesskit", "slirp4netns", "fuse-overlayfs", "dbus-user-session",
     "podman", "catatonit",
 )
+PACKAGES = BASE_PACKAGES + ENGINE_PACKAGES
 ROOT_SIZE = "24G"  # sparse: the images three engines load, and the labs' containers
 MEMORY_MB = int(os.environ.get("LAB_MATRIX_MEMORY", "4096"))
 CPUS = int(os.environ.get("LAB_MATRIX_CPUS", "2"))
@@ -140,10 +147,18 @@ def build_root(force: bool = False) -> Root:
         t0 = time.monotonic()
         say(f"VM disk: debootstrap bookworm from {mirror} with Debian's kernel, systemd, docker.io, podman "
             "(about 4 min) ...")
-        _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), "bookworm", str(fs), mirror],
-             "debootstrap")
+        try:
+            _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES), "bookworm", str(fs),
+                  mirror], "debootstrap")
+        except MatrixError:
+            log = fs / "debootstrap/debootstrap.log"
+            if log.exists():
+                shutil.copy2(log, CACHE / "debootstrap-failed.log")
+                say(f"debootstrap's own log: {CACHE / 'debootstrap-failed.log'}")
+            raise
         say(f"VM disk: debootstrap done in {time.monotonic() - t0:.0f} s")
         (fs / "etc/apt/sources.list").write_text(f"deb {mirror} bookworm main\ndeb {security} bookworm-security main\n")
+        _apt_install(fs, ENGINE_PACKAGES)
         shutil.copytree(OVERLAY, fs, dirs_exist_ok=True, symlinks=True)
         (fs / "job").mkdir(exist_ok=True)
         wants = fs / "etc/systemd/system/multi-user.target.wants"
@@ -173,11 +188,41 @@ def build_root(force: bool = False) -> Root:
         if r.folder.exists():
             shutil.rmtree(r.folder)
         tmp.rename(r.folder)
+        for stale in CACHE.glob("root-*"):  # disks of earlier inputs: never booted again
+            if stale != r.folder and (stale / "root.img").exists():
+                say(f"VM disk: removing the stale {stale.name}")
+                shutil.rmtree(stale)
         say(f"VM disk: ready in {time.monotonic() - t0:.0f} s: {r.folder} ({kernel.name})")
         return r
     finally:
         if tmp.exists():
             subprocess.run(["rm", "-rf", "--one-file-system", str(tmp)])
+
+
+def _apt_install(fs: Path, packages: tuple[str, ...]) -> None:
+    """apt-get install in the root (its own dependency order), with /proc, /sys and /dev from
+    this machine for the packages' scripts and no service started (policy-rc.d)."""
+    say(f"VM disk: apt-get install {' '.join(packages)} in the root ...")
+    policy = fs / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    shutil.copy2("/etc/resolv.conf", fs / "etc/resolv.conf")
+    mounts = []
+    try:
+        for what, args in (("proc", ["-t", "proc", "proc"]), ("sys", ["-t", "sysfs", "sysfs"]),
+                           ("dev", ["--bind", "/dev"])):
+            _run(["mount", *args, str(fs / what)], f"mount {what} in the root")
+            mounts.append(fs / what)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        _run(["chroot", str(fs), "apt-get", "update", "-qq"], "apt-get update in the root", env=env)
+        _run(["chroot", str(fs), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+             "apt-get install in the root", env=env)
+        _run(["chroot", str(fs), "apt-get", "clean"], "apt-get clean in the root", env=env)
+    finally:
+        for m in reversed(mounts):
+            subprocess.run(["umount", "-l", str(m)])
+        policy.unlink(missing_ok=True)
+        (fs / "etc/resolv.conf").unlink(missing_ok=True)
 
 
 def _installed(fs: Path, packages: tuple[str, ...]) -> dict[str, str]:
