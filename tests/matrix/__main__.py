@@ -104,7 +104,7 @@ def table(run: dict) -> str:
     lines = [f"Run of {run['date']} on commit {run['commit']}, in a VM under {run['accel'].upper()} "
              f"({run['cpus']} vCPUs, {run['memory_mb']} MB) on {run['machine']}; the VM: Debian 12, "
              f"kernel {host.get('kernel', '?')}, cgroup {host.get('cgroup', '?')}, {host.get('docker', '?')}, "
-             f"{host.get('podman', '?')}. Timers relaxed for the emulation: "
+             f"{host.get('podman', '?')}. Timers relaxed for the emulation (the article's own): "
              f"keepalive {run['relaxed']['keepalive']} s, deadtime {run['relaxed']['deadtime']} s, warntime "
              f"{run['relaxed']['warntime']} s, initdead {run['relaxed']['initdead']} s. The images' `docker load` "
              f"took {run['results'].get('images_load_s', '?')} s. The whole run took "
@@ -119,7 +119,8 @@ def table(run: dict) -> str:
         lines.append(f"| {c['name']} | {c['engine']} | {c['nfs']} | {_cell(c, 'lab up')} | {outage} | {_cell(c, 'pause')} | "
                      f"{_cell(c, 'stop-nfs')} | {_cell(c, 'lab down')} | "
                      f"{c['seconds'] / 60:.1f} min | "
-                     + ("passed" if c["passed"] else "FAILED: " + "; ".join(failed).replace("|", "/")[:600]) + " |")
+                     + (("passed" + (f" ({c['explained']})" if c.get("explained") else "")) if c["passed"]
+                        else "FAILED: " + "; ".join(failed).replace("|", "/")[:600]) + " |")
     for name in run.get("missing", []):
         lines.append(f"| {name} | | | | | | | | | not run: the VM stopped before it |")
     return "\n".join(lines) + "\n"

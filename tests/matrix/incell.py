@@ -24,9 +24,12 @@ OUT = JOB / "out"
 IMAGES_TAR = JOB / "images.tar"
 LAB = [sys.executable, "-m", "lab"]
 NAME = "mx"
-# heartbeat's timers for an emulated host: the fast profile's (keepalive 200 ms, deadtime 2 s)
-# stretched about tenfold
-RELAXED = {"keepalive": "1", "deadtime": "20", "warntime": "10", "initdead": "40"}
+# heartbeat's timers for an emulated host: the article's own (keepalive 2 s, deadtime 60 s,
+# warntime 10 s, initdead 120 s). The fast profile stretched tenfold (deadtime 20 s) was
+# tried first: the pause scenario's heal, whose budget follows the timers (193 s), ran out
+# while heartbeat restarted under emulation
+TIMING = "article"
+RELAXED = {"keepalive": "2", "deadtime": "60", "warntime": "10", "initdead": "120"}  # the article's, for the table
 STEP_TIMEOUT = 1800
 
 
@@ -101,8 +104,8 @@ class Cell:
 
     # ---- the steps ----
     def up(self):
-        res = self.lab("up", "--name", NAME, "--keep-on-failure", "--nfs-client", self.spec["nfs"], "--timing", "fast",
-                       *(x for k, v in RELAXED.items() for x in (f"--{k}", v)), show=True)
+        res = self.lab("up", "--name", NAME, "--keep-on-failure", "--nfs-client", self.spec["nfs"], "--timing", TIMING,
+                       show=True)
         return res.returncode == 0, tail(res, 3 if res.returncode == 0 else 12), {}
 
     def scenario(self, name: str):
@@ -119,6 +122,11 @@ class Cell:
         outages = {s["label"]: s["outage_s"] for s in steps}
         return not failed, "; ".join(failed) or "checks held", {"outages_s": outages,
                                                                "within_native_bounds": all(s["within_bounds"] is not False for s in steps)}
+
+    def up_refused(self):
+        res = self.lab("up", "--name", NAME, "--nfs-client", self.spec["nfs"])
+        said = "open_by_handle_at" in res.stdout + res.stderr
+        return res.returncode != 0 and said, tail(res, 3), {}
 
     def stop_nfs(self):
         res = self.lab("fail", "stop-nfs", "--name", NAME)
@@ -182,6 +190,12 @@ class Cell:
             if not self.step("lab engine rootless (the images copied)", self.rootless).get("ok"):
                 return self.result(t0)
             self.step("docker pause on the rootless engine (cgroup v2)", self.pause_works)
+            # nfs-ganesha cannot serve from a user namespace (README, Known limits): the lab
+            # refuses such an engine before making anything, and this cell checks it says so
+            self.step("lab up refused, nothing made (nfs-ganesha needs open_by_handle_at)", self.up_refused)
+            self.step("lab down", self.down)
+            return {**self.result(t0), "explained": "lab up refused as documented: nfs-ganesha's open_by_handle_at "
+                                                    "is refused in a user namespace"}
         if not self.step("lab up", self.up)["ok"]:
             self.postmortem()
             self.step("lab down", self.down)
