@@ -28,17 +28,17 @@ from .vm import CACHE, PROJECT, MatrixError, say
 CELLS = {
     "docker-kernel": {"engine": "docker", "nfs": "kernel",
                       "about": "Debian's docker.io, the kernel's NFS client (what `auto` picks on a stock kernel)"},
-    "docker-fuse": {"engine": "docker", "nfs": "fuse", "about": "Debian's docker.io, the lab's nfs4fuse client"},
     "rootless-kernel": {"engine": "rootless", "nfs": "kernel",
                         "about": "a rootless Docker engine (`lab engine rootless`) on the same host"},
     "podman-kernel": {"engine": "podman", "nfs": "kernel",
                       "about": "Podman 4.3's Docker-compatible API socket as the engine"},
+    "docker-fuse": {"engine": "docker", "nfs": "fuse", "about": "Debian's docker.io, the lab's nfs4fuse client"},
 }
 RESULTS = CACHE / "last-run"
 DOC = PROJECT / "docs" / "MATRIX.md"
 # minutes a cell may take under emulation before the whole run is stopped (per cell, plus
 # the boot and the images' load)
-CELL_BUDGET_MIN = 40
+CELL_BUDGET_MIN = int(os.environ.get("LAB_MATRIX_CELL_MINUTES", "40"))
 BOOT_BUDGET_MIN = 25
 
 
