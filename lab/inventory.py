@@ -10,7 +10,7 @@ import docker
 
 from .engine.handle import LabHandle, Say
 from .engine import configstore
-from .engine.labels import LABEL_CONFIG, lab_filter
+from .engine.labels import LABEL_CONFIG, lab_filter, listed
 from .model.config import LabConfig
 from .observe.state import status
 from .workshop.course import check_course
@@ -20,7 +20,7 @@ from .workshop.steps import STEPS
 def labs(client: docker.DockerClient) -> list[LabConfig]:
     """Every lab on the engine, by name, with its configuration now (lab.engine.configstore)."""
     found = {}
-    for net in client.networks.list(filters={"label": [*lab_filter()["label"], LABEL_CONFIG]}):
+    for net in listed(client.networks, [*lab_filter()["label"], LABEL_CONFIG]):
         cfg = LabConfig.from_json(net.attrs["Labels"][LABEL_CONFIG])
         found[cfg.name] = cfg
     found.update((n, cfg) for n, cfg in configstore.changed(client).items() if n in found)

@@ -30,7 +30,7 @@ from .roles import board
 from .roles.node import Node
 from .engine import images, rootless
 from .engine.handle import LabHandle, Say, docker_client, say_stderr, socket_path, testcontainers_kw
-from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
+from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels, listed
 from .errors import LabError
 from .model import custom
 from .model.allocate import AUTO_FIELDS, Pool, allocate
@@ -48,9 +48,9 @@ def preflight(lab: LabHandle) -> None:
     """Every check that can fail before anything is created."""
     client, name = lab.client, lab.cfg.name
     clash = (
-        client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={name}"})
-        or client.networks.list(filters={"label": f"{LABEL_LAB}={name}"})
-        or client.volumes.list(filters={"label": f"{LABEL_LAB}={name}"})
+        listed(client.containers, [f"{LABEL_LAB}={name}"], all=True)
+        or listed(client.networks, [f"{LABEL_LAB}={name}"])
+        or listed(client.volumes, [f"{LABEL_LAB}={name}"])
     )
     taken = [c.name for c in lab.topo.containers if _exists(client.containers, c.name)]
     taken += [n.name for n in lab.topo.networks if client.networks.list(names=[n.name])]
@@ -339,12 +339,12 @@ def _failure_log(lab: LabHandle, step: str) -> str:
 def remove_lab(client: docker.DockerClient, name: str | None, say: Say | None = say_stderr) -> int:
     """Remove every container, network and volume carrying the lab's labels (all labs if
     name is None). Returns how many objects were removed."""
-    flt = lab_filter(name)
+    wanted = lab_filter(name)["label"]
     n = 0
     for kind, objects, remove in (
-        ("container", client.containers.list(all=True, filters=flt), lambda o: o.remove(force=True, v=True)),
-        ("network", client.networks.list(filters=flt), lambda o: o.remove()),
-        ("volume", client.volumes.list(filters=flt), lambda o: o.remove(force=True)),
+        ("container", listed(client.containers, wanted, all=True), lambda o: o.remove(force=True, v=True)),
+        ("network", listed(client.networks, wanted), lambda o: o.remove()),
+        ("volume", listed(client.volumes, wanted), lambda o: o.remove(force=True)),
     ):
         for obj in objects:
             if say:

@@ -16,16 +16,14 @@ import contextlib
 import docker
 
 from ..model.config import LabConfig
-from .labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels
+from .labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels, listed
 
 LABEL_GENERATION = "io.heartbeat-lab.config-generation"
 ROLE = "config"
 
 
 def _volumes(client: docker.DockerClient, name: str | None) -> list:
-    flt = lab_filter(name)
-    flt["label"] = [*flt["label"], LABEL_GENERATION]
-    return client.volumes.list(filters=flt)
+    return listed(client.volumes, [*lab_filter(name)["label"], LABEL_GENERATION])
 
 
 def _generation(volume) -> int:  # noqa: ANN001

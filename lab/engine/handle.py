@@ -22,7 +22,7 @@ from . import commands, configstore  # noqa: E402
 from .contexts import ensure_docker_config  # noqa: E402
 from .rootless import ROOTLESS, USERNS, engine_kind, userns_root_ids  # noqa: E402
 from .commands import Result  # noqa: E402
-from .labels import LABEL_CONFIG, LABEL_LAB, lab_filter  # noqa: E402
+from .labels import LABEL_CONFIG, LABEL_LAB, lab_filter, listed  # noqa: E402
 from .say import Say, say_stderr  # noqa: E402, F401 (callers take them from here too)
 
 def docker_client(context: str | None = None) -> docker.DockerClient:
@@ -138,9 +138,9 @@ class LabHandle:
         """The running lab called `name`, with its configuration now (as started, or as a
         reconfiguration left it)."""
         client = client or docker_client()
-        nets = client.networks.list(filters={"label": [f"{LABEL_LAB}={name}", LABEL_CONFIG]})
+        nets = listed(client.networks, [f"{LABEL_LAB}={name}", LABEL_CONFIG])
         if not nets:
-            running = sorted({n.attrs["Labels"].get(LABEL_LAB, "?") for n in client.networks.list(filters=lab_filter())})
+            running = sorted({n.attrs["Labels"].get(LABEL_LAB, "?") for n in listed(client.networks, lab_filter()["label"])})
             raise LabError(
                 f"no lab named {name!r} is running (labs running: {', '.join(running) or 'none'}); "
                 "start one with `make lab-up` or `lab up`"

@@ -21,3 +21,26 @@ def lab_filter(lab: str | None = None) -> dict[str, list[str]]:
     if lab is not None:
         wanted.append(f"{LABEL_LAB}={lab}")
     return {"label": wanted}
+
+
+def _labels_of(obj) -> dict:  # noqa: ANN001  (a container, image, network or volume of the SDK)
+    # containers and images have a labels property; networks and volumes their attrs' Labels
+    return (obj.labels if hasattr(type(obj), "labels") else obj.attrs.get("Labels")) or {}
+
+
+def matches(labels: dict, wanted: list[str]) -> bool:
+    """Every `key=value` (or bare `key`) of `wanted` is among `labels`."""
+    for w in wanted:
+        key, eq, value = w.partition("=")
+        if key not in labels or (eq and labels[key] != value):
+            return False
+    return True
+
+
+def listed(collection, wanted: list[str], **kw) -> list:  # noqa: ANN001
+    """collection.list(filters={"label": wanted}) holding only objects with ALL the labels:
+    Docker ANDs label filters, Podman 4.3's Docker API ORs them (seen in the test matrix:
+    a lab's configuration volumes listed its disk too; `lab down` there would have taken
+    every lab's objects), so the engine's answer is checked here."""
+    return [o for o in collection.list(filters={"label": wanted}, **kw) if matches(_labels_of(o), wanted)]
+

@@ -51,8 +51,9 @@ def lab_images() -> list[str]:
     from lab.engine.labels import APP, LABEL_APP
     from lab.model.topology import image_name
 
-    # not the helpers only builds need, nor the boards' (no cell fences)
-    helpers = {image_name(h) for needs in NEEDS.values() for h in needs} | {image_name("bmc")}
+    # not the helpers only builds need; the boards' too, although no cell fences: an engine the
+    # lab sets up (`lab engine rootless`) wants every lab image, and would build the missing one
+    helpers = {image_name(h) for needs in NEEDS.values() for h in needs}
     client = docker.from_env()
     tags = sorted(t for img in client.images.list(filters={"label": f"{LABEL_APP}={APP}"}) for t in img.tags
                   if t not in helpers)
