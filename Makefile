@@ -103,10 +103,10 @@ soak: $(FULL) images ## the fault catalogue at random: FAULTS (default 200) faul
 
 # MATRIX_CELLS: which cells (python -m tests.matrix list); all by default
 MATRIX_CELLS ?=
-matrix: $(STAMP) images ## as root: the lab in a VM with Debian's stock kernel, per engine and NFS client; writes docs/MATRIX.md (about 1 h under emulation)
+matrix: $(STAMP) images ## as root: the lab in a VM with Debian's stock kernel, per engine and NFS client; writes docs/MATRIX.md (about 25 min under emulation, the VM disk cached)
 	$(BIN)/python -m tests.matrix run $(MATRIX_CELLS)
 
-matrix-cell: $(STAMP) images ## as root: the matrix's CI cell alone (the stock kernel's NFS client on Debian's Docker), table not written
+matrix-cell: $(STAMP) images ## as root: the cell meant for CI alone (the stock kernel's NFS client on Debian's Docker, about 11 min), table not written
 	$(BIN)/python -m tests.matrix run docker-kernel --no-doc
 
 matrix-clean: $(STAMP) ## remove everything the matrix made (the VM's cached disk, its last run)
