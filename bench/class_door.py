@@ -135,7 +135,7 @@ def main() -> int:
     try:
         t = time.monotonic()
         say(f"starting a class of {a.count} labs at the stage serial ...")
-        res = lab("class", "up", "--count", str(a.count), "--prefix", PREFIX, "--stage", "serial", "--trust-trainees",
+        res = lab("class", "up", "--count", str(a.count), "--class", PREFIX, "--stage", "serial", "--trust-trainees",
                   "--instructor-password-file", str(Path(state, "pw")), env=env)
         result["class_up_s"] = round(time.monotonic() - t, 1)
         if res.returncode != 0:  # the class's own summary names each lab that failed and why: all of it
@@ -171,7 +171,7 @@ def main() -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        lab("class", "down", "--class", PREFIX, env=env)
+        lab("class", "down", "--class", PREFIX, "--yes", env=env)
     left = [c.name for n in names for c in client.containers.list(all=True, filters=lab_filter(n))]
     result["left_after_down"] = left
     (ROOT / "bench" / "door_results.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -71,7 +71,7 @@ def refuse_unsafe(where: list[Engine], trusted: bool) -> None:
         f"engine {names}: a container's root is the host's root there, and every trainee gets a root shell "
         "in nodes with CAP_SYS_ADMIN, so any trainee could take the server and the other labs. "
         "Expected an engine that maps container root to an unprivileged uid: the class engine (`sudo lab engine "
-        "class`, then `lab class up --engines heartbeat-lab-class ...`; README, 'Who is root where'). Or run the "
+        "class`, then `lab class up --engines heartbeat-lab-class ...`; docs/teach/classroom.md, 'Who is root where'). Or run the "
         "class where every trainee may be root (a VM made for the class, your own laptop) and say so with "
         f"{TRUST_FLAG}")
 
@@ -128,8 +128,8 @@ def up(where: list[Engine], base: LabConfig, prefix: str, count: int,
         refuse_lab(e.kind)
     taken = {c.name for e in where for c in inventory.labs(e.client)} & set(names)
     if taken:
-        raise ConfigError(f"lab name(s) in use: {', '.join(sorted(taken))}; `lab class down --class {prefix}` "
-                          "first, or pick another --prefix")
+        raise ConfigError(f"lab name(s) in use: {', '.join(sorted(taken))}; `lab class down --class {prefix} --yes` "
+                          "first, or pick another --class")
     planned = []
     for i, n in enumerate(names):
         engine = where[i % len(where)]
@@ -145,7 +145,7 @@ def select(where: list[Engine], klass: str, names: list[str]) -> list[Member]:
     """The class's labs, or the named ones among them; an unknown name is refused."""
     found = members(where, klass)
     if not found:
-        raise ConfigError(f"no class {klass!r} on this engine (start one with `lab class up --prefix {klass}`)")
+        raise ConfigError(f"no class {klass!r} on this engine (start one with `lab class up --class {klass}`)")
     if not names:
         return found
     by_name = {m.cfg.name: m for m in found}

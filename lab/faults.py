@@ -13,9 +13,9 @@ from typing import Callable
 
 import docker.errors
 
-from . import heartbeat
+from . import stacks
 from .engine.handle import LabHandle
-from .errors import CommandError, ConfigError, LabError
+from .errors import ConfigError, LabError
 from .model.config import CLIENT, NFS_SERVER, NODES
 from .observe.audit import fault_begins
 from .observe.state import node_state
@@ -43,17 +43,10 @@ def cut_from_ping_node(lab: LabHandle, node: str) -> bool:
     return ("out", f"{lab.cfg.lan_ip(CLIENT)}/32") in Node(lab, node).drops()
 
 
-def clear_rules(lab: LabHandle, node: str) -> None:
-    """Remove the fault rules. A node that stopped meanwhile (a board reset it) boots without
-    them: its network namespace is new."""
-    res = Node(lab, node).clear_drops()
-    if res.ran and not res.ok:
-        raise CommandError(f"in {node}: removing the fault rules exited {res.code}: {res.output.strip()}")
-
-
 # ---- the faults -------------------------------------------------------------------------
 def stop_heartbeat(lab: LabHandle, node: str | None) -> None:
-    heartbeat.stop_heartbeat(lab, _node(node))
+    """The cluster stack stopped gracefully on `node` (heartbeat: the article's test)."""
+    stacks.of(lab).stop(lab, _node(node))
 
 
 def kill_node(lab: LabHandle, node: str | None) -> None:
@@ -81,7 +74,7 @@ def pause_node(lab: LabHandle, node: str | None) -> None:
             if "unable to freeze" not in str(exc) or attempt == PAUSE_TRIES:
                 raise LabError(f"could not pause {_node(node)} ({PAUSE_TRIES} tries): {str(exc).splitlines()[0]}. "
                                "Expected the cgroup freezer to freeze every process of the container; "
-                               "see README, 'Faults'") from None
+                               "see docs/experiment/faults.md") from None
             lab.say(f"pause {_node(node)}: the freezer gave up (a process held in the FUSE share?); trying again")
             time.sleep(0.5 * attempt)  # the in-flight request ends by itself; nothing to poll
     lab.wait_container(_node(node), "paused")
@@ -138,13 +131,13 @@ def kill_apache(lab: LabHandle, node: str | None) -> None:
 
 
 def standby(lab: LabHandle, node: str | None) -> None:
-    """hb_standby on `node`: it gives its resources to the other node."""
-    Node(lab, _node(node)).standby()
+    """`node` gives its resources to the other node (hb_standby; crm node standby)."""
+    stacks.of(lab).standby(lab, _node(node))
 
 
 def takeover(lab: LabHandle, node: str | None) -> None:
-    """hb_takeover on `node`: it takes the resources from the other node."""
-    Node(lab, _node(node)).takeover()
+    """`node` takes the resources from the other node (hb_takeover; crm node online)."""
+    stacks.of(lab).takeover(lab, _node(node))
 
 
 def _node(node: str | None) -> str:
@@ -153,7 +146,8 @@ def _node(node: str | None) -> str:
 
 
 FAULTS = {f.name: f for f in (
-    Fault("stop-heartbeat", "/etc/init.d/heartbeat stop on NODE (the article's test)", True, stop_heartbeat),
+    Fault("stop-heartbeat", "stop the cluster stack on NODE: /etc/init.d/heartbeat stop (the article's test), "
+                            "or pacemaker's and corosync's", True, stop_heartbeat),
     Fault("kill", "power cut: kill NODE's container", True, kill_node),
     Fault("pause", "hung machine: freeze NODE's container", True, pause_node),
     Fault("cut-lan", "drop the LAN between ha1 and ha2 (clients still reach both)", False, cut_lan),
@@ -162,8 +156,9 @@ FAULTS = {f.name: f for f in (
     Fault("cut-mgmt", "cut both nodes off their management boards (--stonith ipmi): fencing fails", False, cut_mgmt),
     Fault("stop-nfs", "stop the NFS server nfsha", False, stop_nfs),
     Fault("kill-apache", "kill Apache on NODE (heartbeat in haresources mode does not notice)", True, kill_apache),
-    Fault("standby", "hb_standby on NODE: hand its resources to the other node", True, standby),
-    Fault("takeover", "hb_takeover on NODE: take the resources from the other node", True, takeover),
+    Fault("standby", "hb_standby (crm node standby) on NODE: hand its resources to the other node", True, standby),
+    Fault("takeover", "hb_takeover (crm node online) on NODE: take the resources from the other node", True,
+          takeover),
 )}
 
 

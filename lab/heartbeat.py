@@ -11,32 +11,36 @@ from .errors import LabError
 from .model.config import NODES, check_node
 from .model.contract import HA_ETC, HEARTBEAT_INIT, HEARTBEAT_STARTED, LAB_ETC, SERIAL_DEVICE
 from .model.render import authkeys, ha_cf
-from .roles.node import Node, serial_read_script, serial_write_script
+from .roles.node import Node, serial_cable_state_script, serial_read_script, serial_write_script
 from .observe.state import ha_log, heartbeat_running, peer_status, wait_serving
 from .waiting import wait_until
 
 SERIAL_TEST_TEXT = "Serial Connection test"
 
 
-def serial_test(lab: LabHandle, sender: str, receiver: str, timeout: float = 5) -> str:
+def serial_test(lab: LabHandle, sender: str, receiver: str, timeout: float = 30) -> str:
     """`cat < /dev/ttyS0` on the receiver prints what `echo ... > /dev/ttyS0` sends on the
-    sender. heartbeat must not be running on either node (it would read the line itself)."""
+    sender. heartbeat must not be running on either node (it would read the line itself).
+    `timeout` bounds the whole exchange (the reader ends as soon as the line arrives): its
+    three `docker exec`s take seconds each in an emulated VM, where 5 s timed out."""
     got: dict = {}
     ready = f"/tmp/serial-test-reading-{time.monotonic_ns()}"
     script = serial_read_script(SERIAL_TEST_TEXT, ready)
     reader = threading.Thread(target=lambda: got.setdefault("r", lab.sh(receiver, script, timeout=timeout)))
     reader.start()
     wait_until(f"the reader on {receiver}", lambda: (lab.run(receiver, ["test", "-e", ready]).ok, "not started"),
-               10, interval=0.05)
-    lab.sh(sender, serial_write_script(SERIAL_TEST_TEXT), timeout=5, check=True)
+               timeout, interval=0.05)
+    lab.sh(sender, serial_write_script(SERIAL_TEST_TEXT), timeout=timeout, check=True)
     reader.join()
     lab.run(receiver, ["rm", "-f", ready])
     res = got["r"]
     if SERIAL_TEST_TEXT not in res.output:
+        seen = {n: lab.sh(n, serial_cable_state_script(), timeout=10).output.strip() for n in (sender, receiver)}
         raise LabError(
             f"serial test {sender} -> {receiver}: expected {receiver} to read {SERIAL_TEST_TEXT!r} from "
             f"{SERIAL_DEVICE}, got {res.output.strip()!r} (exit {res.code}). Check `lab logs {receiver}` and "
-            "the serial-cable process (ps ax | grep socat)"
+            "the serial-cable process (ps ax | grep socat). The cable now:\n"
+            + "\n".join(f"--- {n}:\n{text}" for n, text in seen.items())
         )
     return res.output.strip()
 

@@ -30,7 +30,7 @@ from .roles import board
 from .roles.node import Node
 from .engine import images, rootless
 from .engine.handle import LabHandle, Say, docker_client, say_stderr, socket_path, testcontainers_kw
-from .engine.labels import LABEL_CONFIG, LABEL_LAB, lab_filter, lab_labels, listed
+from .engine.labels import LABEL_CONFIG, LABEL_LAB, LABEL_ROLE, lab_filter, lab_labels, listed
 from .errors import LabError
 from .model import custom
 from .model.allocate import AUTO_FIELDS, Pool, allocate
@@ -123,7 +123,7 @@ def create(cfg: LabConfig, client: docker.DockerClient | None = None, say: Say =
     phases.begin("checks")
     lock = allocation_lock()
     try:
-        if allocate:
+        if allocate or cfg.site_vip:
             cfg = allocated(client, cfg, allocate)
         lab = LabHandle(cfg, client, say)
         lab.phases = phases.done
@@ -251,6 +251,13 @@ def allocated(client: docker.DockerClient, cfg: LabConfig, fields: frozenset[str
     subnets, ports = in_use(client)
     fixed = {f: getattr(cfg, f) for f in AUTO_FIELDS}
     wanted = set(fields) - (set() if cfg.has_boards else {"mgmt_subnet"})  # no boards, no management network
+    if cfg.site_vip and cfg.vip == cfg.site_vip:
+        # the files' address, if its LAN (or the serial network beside it) is free; else, decided
+        # under the lock so that labs of one DIR started together never pick the same, a LAN
+        # of the pool, the address moved to it (custom.load relocates haresources' line)
+        mine = [ipaddress.IPv4Network(cfg.lan_subnet), ipaddress.IPv4Network(cfg.serial_subnet)]
+        if any(m.overlaps(t) for m in mine for t in subnets):
+            wanted |= {"lan_subnet", "vip", "serial_subnet"}
     return cfg.with_(**allocate(wanted, fixed, subnets, ports, Pool.from_env(), _port_free)).validate()
 
 
@@ -342,7 +349,7 @@ def remove_lab(client: docker.DockerClient, name: str | None, say: Say | None = 
     wanted = lab_filter(name)["label"]
     n = 0
     for kind, objects, remove in (
-        ("container", listed(client.containers, wanted, all=True), lambda o: o.remove(force=True, v=True)),
+        ("container", removal_order(listed(client.containers, wanted, all=True)), _remove_container),
         ("network", listed(client.networks, wanted), lambda o: o.remove()),
         ("volume", listed(client.volumes, wanted), lambda o: o.remove(force=True)),
     ):
@@ -353,6 +360,31 @@ def remove_lab(client: docker.DockerClient, name: str | None, say: Say | None = 
                 remove(obj)
                 n += 1
     return n
+
+
+def removal_order(containers: list) -> list:
+    """Boards first (a board's self-test child would start its node again), the NFS server
+    last: with the kernel NFS client a node's `hard` mount outlives a removed server, and its
+    processes then die too slowly for the engine (seen in the test matrix: Docker gave up on
+    ha1, "tried to kill container, but did not receive an exit event")."""
+    def rank(c) -> int:  # noqa: ANN001
+        role = (c.labels or {}).get(LABEL_ROLE, "")
+        return 0 if role.startswith("bmc-") else 2 if role == NFS_SERVER else 1
+    return sorted(containers, key=rank)
+
+
+def _remove_container(container: Container, wait: float = 60.0) -> None:
+    """Remove a container by force; when the engine gives up waiting for its exit (Docker
+    waits 2 s after SIGKILL, too short for a slow kernel tearing down mounts), wait for the
+    exit and remove it again."""
+    try:
+        container.remove(force=True, v=True)
+    except docker.errors.APIError as e:
+        if "did not receive an exit event" not in str(e):
+            raise
+        with contextlib.suppress(Exception):
+            container.wait(timeout=wait)
+        container.remove(force=True, v=True)
 
 
 def _exists(collection, name: str) -> bool:  # type: ignore[no-untyped-def]

@@ -9,27 +9,41 @@ Options (or `addopts` in the project's pytest configuration):
                       checked first (`lab up --from`); without it the article's cluster
   --lab-timing T      the timers when DIR has no ha.cf: fast (default: keepalive 200 ms,
                       deadtime 2 s) or article (deadtime 60 s)
-  --lab-name NAME     the lab's name (default pytest-lab): its containers are NAME-ha1, ...
+  --lab-stonith S     fencing: none (default), ipmi (emulated IPMI boards) or meatware
+  --lab-name NAME     the lab's name (default pytest-RUN, RUN a random id of the session): its
+                      containers are NAME-ha1, ...; under pytest-xdist each worker's lab is
+                      NAME-gwN. A lab of that name already on the engine is an error: the
+                      plugin removes only the labs its own session made
   --lab-subnet NET    the LAN /24 (default: around haresources' address, else a free one)
-  --lab-keep          leave the lab running after the session (for a look at it)
+  --lab-keep          leave the labs running after the session (for a look at them)
+
+Several sessions (two CI jobs on one engine, xdist workers) each get their own lab, with
+free addresses and a free 127.0.0.1 port; no fixed name, address or port to collide on.
 
 Fixtures:
   ha_lab       (session) the running cluster: a Cluster (below); removed at the end of the
-               session, also when a test fails or the run is interrupted
-  ha_faults    inject faults of the lab's catalogue; heals after the test (ha_faults.fail,
-               ha_faults.heal)
+               session, also when a test fails or the run is interrupted (Ctrl-C, SIGTERM
+               while a lab exists)
+  ha_lab_factory  a function: ha_lab_factory(stage=..., stonith=..., from_dir=..., timing=...)
+               makes another lab inside a test, with its own options, and returns its
+               Cluster; each is removed when the test ends
+  ha_faults    inject faults of the lab's catalogue (`lab fail --help` lists them); heals
+               after the test (ha_faults.fail, ha_faults.heal)
   ha_probe     a running probe: GET hostname.html from ha3 20 times a second (.samples,
                .outage(since), .served_by())
   ha_audit     a function: heartbeat's ownership audit of the current fault episode
   ha_scenario  a function: run a named scenario of `lab scenario list`; returns its measured
-               outcome (each step's outage against the bounds from the configuration)
+               outcome (each step's outage against the bounds from the configuration), as
+               `lab scenario run NAME --json` prints it
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +53,7 @@ from . import faults, provision, recovery, scenario
 from .engine.handle import LabHandle, docker_client
 from .model import custom
 from .model.allocate import AUTO_FIELDS, default_vip
-from .model.config import LabConfig
+from .model.config import STONITH, LabConfig
 from .observe import audit as audit_mod
 from .observe.probe import Probe, served_by
 from .observe.state import fetch, wait_serving, who_serves
@@ -50,18 +64,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--lab-from", default=None, metavar="DIR", help="heartbeat's files to run (lab up --from DIR)")
     g.addoption("--lab-timing", default="fast", choices=("fast", "article"),
                 help="timers when DIR has no ha.cf (default fast)")
-    g.addoption("--lab-name", default="pytest-lab", help="the lab's name (default pytest-lab)")
-    g.addoption("--lab-subnet", default=None, metavar="NET", help="the lab's LAN, a /24")
-    g.addoption("--lab-keep", action="store_true", help="leave the lab running after the session")
+    g.addoption("--lab-stonith", default="none", choices=STONITH,
+                help="fencing: none (default), ipmi (emulated IPMI boards) or meatware")
+    g.addoption("--lab-name", default=None, metavar="NAME",
+                help="the lab's name (default pytest-RUN, a random id per session; -gwN added per xdist worker)")
+    g.addoption("--lab-subnet", default=None, metavar="NET", help="the lab's LAN, a /24 (default: a free one)")
+    g.addoption("--lab-keep", action="store_true", help="leave the labs running after the session")
 
 
-def _sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # a CI timeout or `kill` still runs the fixtures' teardown: no lab left
+class _Interrupts:
+    """While a lab of the session exists, SIGTERM (a CI job's timeout, `kill`) interrupts pytest
+    as Ctrl-C does, so the fixtures' teardown still removes the labs; outside that time, and in
+    a pytest run that never makes a lab, the process's handler is left alone."""
+
+    def __init__(self) -> None:
+        self.labs = 0
+        self.before: object = None
+
+    def enter(self) -> None:
+        if self.labs == 0 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            self.before = signal.signal(signal.SIGTERM, self._sigterm)
+        self.labs += 1
+
+    def leave(self) -> None:
+        self.labs -= 1
+        if self.labs == 0 and self.before is not None:
+            signal.signal(signal.SIGTERM, self.before)  # type: ignore[arg-type]
+            self.before = None
+
+    @staticmethod
+    def _sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _sigterm)
+_interrupts = _Interrupts()
 
 
 class Cluster:
@@ -124,26 +160,87 @@ class Faults:
         self.injected.clear()
 
 
-@pytest.fixture(scope="session")
-def ha_lab(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    opt = request.config.getoption
-    name, subnet, source = opt("--lab-name"), opt("--lab-subnet"), opt("--lab-from")
-    cfg = LabConfig(name=name, timing=opt("--lab-timing"), local_port=0)
+_NAME = pytest.StashKey[str]()
+
+
+def _base_name(config: pytest.Config) -> str:
+    """The session's lab name: --lab-name or pytest-RUN (RUN random, chosen once per session,
+    so two sessions on one engine never share a name), with the xdist worker's id."""
+    if _NAME not in config.stash:
+        name = config.getoption("--lab-name") or f"pytest-{secrets.token_hex(3)}"
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        config.stash[_NAME] = f"{name}-{worker}" if worker else name
+    return config.stash[_NAME]
+
+
+def _make(name: str, *, timing: str, stonith: str, subnet: str | None, source: str | Path | None,
+          stage: str | None = None) -> Cluster:
+    """A lab of its own name (refused, nothing made, if the engine has one of that name: the
+    plugin never removes a lab it did not make), checked and started as `lab up` does."""
+    cfg = LabConfig(name=name, timing=timing, stonith=stonith, local_port=0, **({"stage": stage} if stage else {}))
     if subnet:
         cfg = cfg.with_(lan_subnet=subnet, vip=default_vip(subnet))
     cfg = cfg.resolved()
     about = ""
     auto = frozenset(AUTO_FIELDS) - {"local_port"} - ({"lan_subnet", "vip"} if subnet else set())
     if source:
-        cfg, auto, about = custom.apply(source, cfg, auto, place=not subnet)
-    client = docker_client()
-    provision.remove_lab(client, name, None)  # what an interrupted session of this project left
-    handle = provision.up(cfg, client=client, allocate=frozenset(auto))
+        before = auto
+        cfg, auto, about = custom.apply(str(source), cfg, auto, place=not subnet)
+        if "vip" in before - auto:  # the files' address: kept if its LAN is free, else moved (under the lock)
+            cfg = cfg.with_(site_vip=cfg.vip)
+    handle = provision.up(cfg, client=docker_client(), allocate=frozenset(auto))
+    if handle.cfg.site_vip and handle.cfg.vip != handle.cfg.site_vip:
+        about += (f"\n  haresources: {handle.cfg.site_vip} -> {handle.cfg.vip}: another lab on this engine holds "
+                  f"{handle.cfg.site_vip}'s LAN, so this lab runs the cluster at an address of its own")
+    return Cluster(handle, about)
+
+
+@pytest.fixture(scope="session")
+def ha_lab(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    opt = request.config.getoption
+    name = _base_name(request.config)
+    _interrupts.enter()
     try:
-        yield Cluster(handle, about)
+        cluster = _make(name, timing=opt("--lab-timing"), stonith=opt("--lab-stonith"), subnet=opt("--lab-subnet"),
+                        source=opt("--lab-from"))
+        try:
+            yield cluster
+        finally:
+            if not opt("--lab-keep"):
+                provision.remove_lab(cluster.handle.client, name, None)
     finally:
-        if not opt("--lab-keep"):
-            provision.remove_lab(client, name, None)
+        _interrupts.leave()
+
+
+@pytest.fixture
+def ha_lab_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., Cluster]]:
+    """make(stage=None, stonith="none", from_dir=None, timing="fast", subnet=None) -> a Cluster
+    of a lab of its own (named after the session's, -f1, -f2, ...), removed when the test ends."""
+    opt = request.config.getoption
+    made: list[Cluster] = []
+    base = _base_name(request.config)
+
+    def make(stage: str | None = None, stonith: str = "none", from_dir: str | Path | None = None,
+             timing: str = "fast", subnet: str | None = None) -> Cluster:
+        _interrupts.enter()
+        try:
+            cluster = _make(f"{base}-f{len(made) + 1}", timing=timing, stonith=stonith, subnet=subnet,
+                            source=from_dir, stage=stage)
+        except BaseException:
+            _interrupts.leave()
+            raise
+        made.append(cluster)
+        return cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in made:
+            try:
+                if not opt("--lab-keep"):
+                    provision.remove_lab(cluster.handle.client, cluster.cfg.name, None)
+            finally:
+                _interrupts.leave()
 
 
 @pytest.fixture

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import time
 
-from . import heartbeat
+from . import heartbeat, pacemaker
+from .wake import wake
 from .roles import board
 from .engine.handle import LabHandle
 from .errors import CommandError, LabError
-from .faults import clear_rules, cut_from_ping_node
+from .faults import cut_from_ping_node
 from .model.config import CLIENT, FENCE_BUDGET, NFS_SERVER, NODES
 from .model.contract import MESSAGES, SEND_ARP
 from .ipfail_settle import settle_ipfail, wait_ipfail_settled
 from .observe import ipfail
 from .observe.audit import audit, heal_ends, line_count, lines_since
 from .roles.node import (Node, announce_argv, at_rest_script, parse_at_rest, parse_started_and_declared_dead,
-                         started_and_declared_dead_script)
-from .observe.state import (ha_log, heartbeat_running, last_fence, line_is_fencing, node_state, peer_status, settled,
-                             wait_nfs, wait_node_ready, who_serves)
+                         started_and_declared_dead_script, transition_processes_script)
+from .observe.state import (ha_log, heartbeat_running, in_transition, last_fence, line_is_fencing, node_state,
+                             peer_status, settled, wait_node_ready, who_serves)
 from .waiting import WaitTimeout, wait_until
 
 FENCE_RETRY = 5  # heartbeat retries a failed fence every 5 s (hb_resource.c)
@@ -29,6 +30,8 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
     """Undo every fault: resume and restart containers, remove the rules, start what is
     stopped; then (wait=True) wait until the master serves again with one owner. A lab
     already in that state, with no fault since the last heal, is only marked healed."""
+    if lab.cfg.stack == "pacemaker":
+        return pacemaker.heal(lab, wait)
     why = needs_healing(lab) if wait else None
     if wait and why is None:
         lab.say("heal: the lab is healthy, no fault since the last heal; nothing to undo")
@@ -40,24 +43,9 @@ def heal(lab: LabHandle, wait: bool = True) -> None:
     marks = {n: line_count(lab, n, MESSAGES) for n in running}
     restarts = [n for n in running if will_restart(lab, n)]
     isolated = [n for n in running if cut_from_ping_node(lab, n)]
-    nfs_restarted = False
-    server = lab.topo.nfs_server  # nfsha, or ganesha's own container in nfsha's network namespace
-    for host in dict.fromkeys((NFS_SERVER, server, *NODES, CLIENT)):
-        c = lab.container(host)
-        c.reload()
-        if c.status == "paused":
-            c.unpause()
-        elif c.status in ("exited", "created", "dead"):
-            c.start()
-            nfs_restarted |= host in (NFS_SERVER, server)
-        elif host == server != NFS_SERVER and nfs_restarted:
-            c.restart(timeout=5)  # nfsha started again: ganesha must join its new network namespace
-    if nfs_restarted:
-        wait_nfs(lab)
+    wake(lab)
     for node in NODES:
-        wait_node_ready(lab, node)
-    for node in NODES:
-        clear_rules(lab, node)
+        Node(lab, node).clear_drops()
     if lab.cfg.has_boards:
         wait_fencing_over(lab)
     for node in isolated:
@@ -164,15 +152,20 @@ def restart_blocked_round(lab: LabHandle, node: str) -> None:
 WEDGED_STANDBY = "Standby in progress- new request from"
 
 
-def wedged_in_standby(lab: LabHandle, node: str) -> bool:
+def wedged_in_standby(lab: LabHandle, node: str, transition_outlasted_standby: bool = False) -> bool:
     """heartbeat on `node` is stuck in a standby that a fault interrupted: it says it is in
     transition while no resource script runs, and answers every standby request of its peer
     with "Standby in progress- new request from <peer> ignored [3591 seconds left]". It keeps
-    that state for an hour; its peer's start-up round (auto_failback's giveup) never ends."""
-    if not heartbeat_running(lab, node) or Node(lab, node).rsc_status() \
-            != "transition":
+    that state for an hour; its peer's start-up round (auto_failback's giveup) never ends.
+    The log line comes only with a request: where none was made (the master already holds
+    everything, so the heal asks nothing) a transition with no resource script that has
+    outlasted heartbeat's standby window (`transition_outlasted_standby`, the caller's clock)
+    is the same wedge."""
+    if not heartbeat_running(lab, node) or Node(lab, node).rsc_status() != "transition":
         return False
-    return WEDGED_STANDBY in ha_log(lab, node, lines=40)
+    if lab.sh(node, transition_processes_script(), timeout=10).output.strip():
+        return False  # a resource script runs: a transition under way, not a wedge
+    return transition_outlasted_standby or WEDGED_STANDBY in ha_log(lab, node, lines=40)
 
 
 def unwedge(lab: LabHandle, node: str) -> None:
@@ -294,6 +287,18 @@ def round_over(lab: LabHandle, node: str) -> bool:
     return ran is not None and ran > lab.cfg.start_wait
 
 
+def _why_not_back(lab: LabHandle, calm: bool) -> str:
+    """What kept restore_owner waiting besides the owners: a node in transition (with what it
+    runs), or the cluster URL answered by someone else."""
+    lines = [f"the cluster URL: {who_serves(lab) or 'no answer'}"]
+    if not calm:
+        for n in NODES:
+            if lab.container_status(n) == "running" and in_transition(lab, n):
+                lines.append(f"{n} is in transition (cl_status rscstatus: {Node(lab, n).rsc_status()!r}); "
+                             f"it runs: {lab.sh(n, transition_processes_script(), timeout=10).output.strip() or 'nothing'}")
+    return "\n".join(lines)
+
+
 def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
     """Bring the resources back to the master, everything on it and nothing on the backup.
     heartbeat settles first (a healed split brain restarts both nodes' resources); then
@@ -319,7 +324,7 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
                 last_announce = time.monotonic()
         unsettled_since = None if calm else unsettled_since or time.monotonic()
         if unsettled_since and time.monotonic() - unsettled_since > STANDBY_WINDOW:
-            stuck = next((n for n in NODES if wedged_in_standby(lab, n)), None)
+            stuck = next((n for n in NODES if wedged_in_standby(lab, n, transition_outlasted_standby=True)), None)
             if stuck:
                 unwedge(lab, stuck)
                 unsettled_since, deadline = None, time.monotonic() + timeout  # a fresh start
@@ -338,5 +343,5 @@ def restore_owner(lab: LabHandle, timeout: float | None = None) -> None:
             last_takeover = time.monotonic()
         if time.monotonic() > deadline:
             raise LabError(f"could not bring the resources back to {master} within {timeout:.0f} s:\n"
-                           f"{a.report()}")
+                           f"{a.report()}\n{_why_not_back(lab, calm)}")
         time.sleep(0.5)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import faults, heartbeat, recovery
+from . import faults, recovery, stacks
 from .engine.handle import LabHandle
 from .errors import ConfigError
 from .model.config import LabConfig
@@ -29,8 +29,8 @@ from .outcomes import (Check, DOUBLE_OWNER_LOGGED, FencedSplit, at_most_one_owne
                        holds_nothing, ipfail_gave_up, one_owner, serial_link_up, serving, serving_alone, split_brain,
                        status_reports_split_brain)
 from .report import write_report
-from .roles.node import meatclient_script
-from .waiting import wait_until
+from .roles.node import Node, meatclient_script
+from .waiting import WaitTimeout, wait_until
 
 Bounds = Callable[[LabConfig], tuple[float, float]]
 
@@ -92,10 +92,10 @@ class Scenario:
 
 
 SCENARIOS = {s.name: s for s in (
-    Scenario("graceful-stop", "the article's test: heartbeat stop on the master, then start again (failback)",
+    Scenario("graceful-stop", "the article's test: the cluster stack (heartbeat) stopped on the master, then started again (failback)",
              lambda m, b: (
                  fault("stop-heartbeat", m, b, handover, both_pages_from(b), holds_nothing(m)),
-                 Step(f"heartbeat start {m}", lambda lab: heartbeat.start_heartbeat(lab, m), f"{m} serves",
+                 Step(f"stack start {m}", lambda lab: stacks.of(lab).start(lab, m), f"{m} serves",
                       serving(m), handover, (both_pages_from(m), holds_nothing(b))),
              )),
     Scenario("hard-kill", "power cut of the master, then power on (it rejoins and takes back)", lambda m, b: (
@@ -157,10 +157,10 @@ SCENARIOS = {s.name: s for s in (
         Step("cut-mgmt", lambda lab: faults.inject(lab, "cut-mgmt"), f"{m} still serves", serving(m), no_outage),
         Step(f"kill {m}", lambda lab: faults.inject(lab, "kill", m), f"{b} fails to fence {m} and waits",
              fencing_stuck(b, m), None, (holds_nothing(b),)),
-        # the fence is a power on for a dead node: the master boots at once (heartbeat starts at
-        # boot), so it may rejoin and take its resources back before the backup's takeover ends,
-        # or before it begins; what must hold is that nothing moved before the fence succeeded
-        Step("restore the management network", lambda lab: faults.clear_rules(lab, b),
+        # the fence is a power on for a dead node: the master boots after its board's self-test
+        # (heartbeat starts at boot) and takes its resources back; what must hold is that nothing
+        # moved before the fence succeeded and that the service is back
+        Step("restore the management network", lambda lab: Node(lab, b).clear_drops(),
              f"{b} fences {m} and the service is back", fenced_and_served(b, m), None, (board_reset(m),)),
         heal(m, handover),
     ), stonith="ipmi"),
@@ -226,7 +226,12 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
         for step in steps:
             marks.append(Mark(time.monotonic(), step.label))
             step.act(lab)
-            wait_until(f"{step.expect} after {step.label}", lambda s=step: s.until(lab), timeout=timeout, interval=0.1)
+            try:
+                wait_until(f"{step.expect} after {step.label}", lambda s=step: s.until(lab), timeout=timeout,
+                           interval=0.1)
+            except WaitTimeout as exc:  # say what happened meanwhile: the failure explains itself
+                raise WaitTimeout(exc.what, exc.timeout, f"{exc.seen}\n" + story(probe.samples, logs.sorted_events(),
+                                                                                marks[0].t)) from None
             held.append([{"what": what, "ok": (r := check(lab))[0], "seen": r[1]} for what, check in step.holds])
             # heartbeat finishes its transition before the next step: a node rejoining while the
             # other is still taking over can miss the failback negotiation
@@ -262,6 +267,21 @@ def run(lab: LabHandle, name: str, where: str = "ha3", report_dir: Path | None =
         result["files"] = write_report(Path(report_dir), result, samples, events, marks)
         result["report_dir"] = str(report_dir)
     return result
+
+
+def story(samples: list, events: list, t0: float, last: int = 40) -> str:
+    """What the probe saw and what the nodes' logs said since t0, as lines (for a step that
+    never reached what it waited for)."""
+    runs: list[str] = []
+    for smp in samples:
+        if smp.t < t0:
+            continue
+        now = f"{smp.node}" if smp.ok else smp.result
+        if not runs or not runs[-1].startswith(now + " "):
+            runs.append(f"{now} from +{smp.t - t0:.2f} s")
+    lines = [f"  +{e.t - t0:7.2f} s {e.node}: {e.text}" for e in events if e.t >= t0][-last:]
+    return ("the probe: " + " -> ".join(runs[-30:]) + "\nthe logs:\n" + "\n".join(lines)) if runs or lines \
+        else "the probe and the logs: nothing since the step began"
 
 
 def problems(result: dict) -> list[str]:

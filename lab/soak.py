@@ -8,7 +8,7 @@ Every fault has a declared expectation (who serves while it holds, the client-vi
 it may cause, and the transients it may produce, such as a resumed node that owns the
 resources for a moment beside the other); what a fault does beyond that is an unexpected
 anomaly. The same seed draws the same sequence: a failing step is replayed with
-`--seed S --faults K`, or from a few faults before it with `--seed S --from J --faults K`
+`--seed S --faults K`, or from a few faults before it with `--seed S --start J --faults K`
 (faults J to K only: what a fault leaves behind is often what the next one trips on)."""
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from . import faults, recovery
 from .engine.handle import LabHandle
 from .errors import ConfigError, LabError
 from .model.config import NODES, LabConfig
-from .model.contract import HA_LOG
-from .observe.audit import BAD_LOG_LINES, lines_since, log_marks
+from .observe.audit import audit_log, lines_since, log_marks
 from .observe.probe import Probe, outage_window, summary
 from .observe.state import who_serves
 from .observe.timeline import LogWatcher, Mark
@@ -189,7 +188,7 @@ def run(lab: LabHandle, count: int | None = None, duration: float | None = None,
     if duration is not None and duration <= 0:
         raise ConfigError(f"--duration {duration:g}: expected more than 0 s")
     if start < 1 or (count is not None and start > count):
-        raise ConfigError(f"--from {start}: expected a fault number from 1" + (f" to --faults {count}" if count else ""))
+        raise ConfigError(f"--start {start}: expected a fault number from 1" + (f" to --faults {count}" if count else ""))
     if lab.cfg.stonith != "none":
         raise ConfigError(f"lab {lab.cfg.name!r} fences ({lab.cfg.stonith}): the soak's expectations are for a "
                           "cluster without fencing; soak a lab made with `lab up` (no --stonith)")
@@ -276,8 +275,9 @@ def _one(lab: LabHandle, action: Action, probe: Probe, marks: list[Mark]) -> Ste
     heal_s = round(time.monotonic() - t_heal, 2)
     if not heal_error and heal_s > cfg.heal_budget:
         heal_error = f"the heal took {heal_s:.1f} s, over its budget of {cfg.heal_budget:.0f} s"
+    log, bad_lines = audit_log(cfg)
     lines = [f"{n}: {ln.strip()}" for n in NODES if n in before
-             for ln in lines_since(lab, n, HA_LOG, before[n]).splitlines() if any(b in ln for b in BAD_LOG_LINES)]
+             for ln in lines_since(lab, n, log, before[n]).splitlines() if any(b in ln for b in bad_lines)]
     anomalies, expected, unexpected, bounds = judge(cfg, action, served, out, recovered, lines)
     return StepResult(action.index, action.label, action.hold, t, served, out, bounds, anomalies, expected,
                       unexpected, heal_s, heal_error, lines[:6])
@@ -353,7 +353,7 @@ def _result(lab: LabHandle, seed: str, steps: list[StepResult], samples: list, t
         "stopped_at": failed_at,
         "first_fault": start,
         "replay": None if first is None else f"lab soak --seed {seed}"
-                  + (f" --from {start}" if start > 1 else "") + f" --faults {first}",
+                  + (f" --start {start}" if start > 1 else "") + f" --faults {first}",
         "per_kind": per_kind(steps),
         # the scenario report's shape: one mark and outage per fault (heals are marks too)
         "steps": [{"label": f"{s.index}. {s.label}", "outage_s": s.outage_s, "notes": _notes(s)} for s in steps],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -10,14 +11,13 @@ from .. import cts, soak
 from ..engine.handle import LabHandle
 from ..errors import ConfigError
 from ..faults import FAULTS, check_fault, inject
-from ..model.config import CLIENT, NODES
-from ..observe.audit import WINDOWS, audit, window
+from ..model.config import NODES
+from ..observe.audit import WINDOWS, audit, audit_log, window
 from ..observe.probe import Probe
+from ..observe.state import pacemaker_view
 from ..recovery import heal
 from ..scenario import SCENARIOS, overran, run
-from .options import name_arg
-
-WHERE = (CLIENT, "host")
+from .options import json_arg, name_arg, named, print_json, via_arg
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        description="\n".join(f"{f.name:15} {f.help}" for f in FAULTS.values()),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     name_arg(p)
-    p.add_argument("fault", choices=sorted(FAULTS))
+    p.add_argument("fault", choices=sorted(FAULTS), help="the fault (described above)")
     p.add_argument("node", nargs="?", choices=NODES, help="the node, for faults that take one")
     p.set_defaults(func=cmd_fail)
 
@@ -33,11 +33,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     name_arg(p)
     p.set_defaults(func=cmd_heal)
 
-    p = sub.add_parser("audit", help="exactly one node holds the VIP, /ha and Apache; no ownership errors in ha-log")
+    p = sub.add_parser("audit", help="exactly one node holds the VIP, /ha and Apache; no ownership errors in the "
+                                     "stack's log (ha-log; Pacemaker's log, with its failed actions and fence history)")
     name_arg(p)
     p.add_argument("--since", choices=list(WINDOWS), default="fault",
                    help="which part of ha-log to read: " + "; ".join(f"{k}: {v}" for k, v in WINDOWS.items())
                    + " (default: fault)")
+    json_arg(p, "the audit (who holds what, the log's problems, ok)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("scenario", help="run a named scenario with the probe on and write its report",
@@ -46,13 +48,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                               for n, sc in SCENARIOS.items()),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     name_arg(p)
-    p.add_argument("action", choices=["run", "list"])
-    p.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))
-    p.add_argument("--report", metavar="DIR", help="write timeline.png, report.html and report.json into DIR")
-    p.add_argument("--from", dest="where", choices=WHERE, default=CLIENT, help="where the probe runs")
+    p.add_argument("action", choices=["run", "list"], help="run one scenario, or list them")
+    p.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS), help="the scenario to run")
+    p.add_argument("--report", metavar="DIR", help="run: write timeline.png, report.html and report.json into DIR")
+    via_arg(p)
     p.add_argument("--writes", action="store_true",
-                   help="also run clients that write to a CGI application on /ha throughout, and check with "
+                   help="run: also run clients that write to a CGI application on /ha throughout, and check with "
                         "Jepsen's set semantics what the shared disk kept")
+    json_arg(p, "run: each step's outage against its bounds, what held, the probe's summary")
     p.set_defaults(func=cmd_scenario)
 
     p = sub.add_parser("soak", help="a seeded random sequence of faults, each held, healed and audited",
@@ -65,10 +68,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     how_long.add_argument("--faults", type=int, metavar="N", help="how many faults")
     how_long.add_argument("--duration", metavar="TIME", help="for how long: seconds, or with s, m or h (30m)")
     p.add_argument("--seed", help="the random seed (default: the time); the same seed draws the same faults")
-    p.add_argument("--from", dest="start", type=int, default=1, metavar="J",
+    p.add_argument("--start", type=int, default=1, metavar="J",
                    help="begin at fault J of the seed's sequence (replay the faults before a failing one)")
     p.add_argument("--report", metavar="DIR", help="write timeline.png, report.html and report.json into DIR "
                    "(default reports/soak-LAB-SEED)")
+    json_arg(p, "the soak's result (each fault, its window, anomalies, passed)")
     p.set_defaults(func=cmd_soak)
 
     p = sub.add_parser("cts", help="run Linux-HA's Cluster Test Suite from ha3 against the cluster",
@@ -80,13 +84,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=int, default=20, help="how many tests CTS draws (default 20)")
     p.add_argument("--seed", help="CTS's random seed (default: the time); the same seed draws the same tests")
     p.add_argument("--report", metavar="DIR", default=None,
-                   help="write cts.log, cluster.log, cts.json and summary.txt into DIR (default reports/cts-SEED)")
+                   help="write cts.log, cluster.log, cts.json and summary.txt into DIR (default reports/cts-LAB-SEED)")
+    json_arg(p, "CTS's result (each test drawn, passed or failed, the audits)")
     p.set_defaults(func=cmd_cts)
 
     p = sub.add_parser("probe", help="watch the cluster URL live: who answers, and every outage")
     name_arg(p)
-    p.add_argument("--from", dest="where", choices=WHERE, default=CLIENT, help="where the probe runs")
-    p.add_argument("--hz", type=float, default=20.0)
+    via_arg(p)
+    p.add_argument("--hz", type=float, default=20.0, help="requests a second (default 20)")
     p.add_argument("--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)")
     p.set_defaults(func=cmd_probe)
 
@@ -94,7 +99,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_fail(a: argparse.Namespace) -> int:
     check_fault(a.fault, a.node)  # before attaching: bad arguments need no lab
     inject(LabHandle.attach(a.name), a.fault, a.node)
-    print(f"fault {a.fault}{' on ' + a.node if a.node else ''} in place; `lab status` to watch, `lab heal` to undo")
+    print(f"fault {a.fault}{' on ' + a.node if a.node else ''} in place; `{named('lab status', a.name)}` to watch, "
+          f"`{named('lab heal', a.name)}` to undo")
     return 0
 
 
@@ -109,19 +115,46 @@ def cmd_audit(a: argparse.Namespace) -> int:
     lab = LabHandle.attach(a.name)
     marks = window(lab, a.since)
     result = audit(lab, since=marks)
-    print(f"ha-log read {WINDOWS[a.since]}"
+    # Pacemaker keeps its own record: the failed actions and the fencing it did (not a failure
+    # of the audit: a fault leaves them, and a heal cleans them up)
+    view = pacemaker_view(lab) if lab.cfg.stack == "pacemaker" else None
+    if a.json:
+        print_json({"ok": result.ok, "owner": result.owner, "split_brain": result.split_brain, "owners": result.owners,
+                    "log_problems": result.log_problems, "unreachable": result.unreachable,
+                    "since": a.since, "from_line": {n: m + 1 for n, m in marks.items()} if marks else {},
+                    **({"pacemaker": {"failures": view.failures, "fencing": view.fencing}} if view else {})})
+        return 0 if result.ok else 1
+    print(f"{audit_log(lab.cfg)[0]} read {WINDOWS[a.since]}"
           + (" (" + ", ".join(f"{n} from line {m + 1}" for n, m in marks.items()) + ")" if marks else ""))
     print(result.report())
+    if view is not None:
+        print("Pacemaker's failed actions: " + ("; ".join(view.failures) or "none"))
+        print("Pacemaker's fence history: " + ("; ".join(view.fencing) or "none"))
     return 0 if result.ok else 1
 
 
 def cmd_scenario(a: argparse.Namespace) -> int:
-    if a.action == "list" or a.scenario is None:
+    if a.action == "list":
+        extra = [opt for opt, given in (("SCENARIO", a.scenario), ("--report", a.report), ("--writes", a.writes),
+                                        ("--via", a.via != "ha3")) if given]
+        if extra:
+            raise ConfigError(f"scenario list takes no {', '.join(extra)}: those are for `lab scenario run SCENARIO`")
+        if a.json:
+            print_json([{"name": n, "help": sc.help, "stonith": sc.stonith} for n, sc in SCENARIOS.items()])
+            return 0
         for n, sc in SCENARIOS.items():
             print(f"{n:18} {sc.help}" + (f" [needs --stonith {sc.stonith}]" if sc.stonith != "none" else ""))
-        return 0 if a.action == "list" else 2
-    result = run(LabHandle.attach(a.name), a.scenario, where=a.where,
+        return 0
+    if a.scenario is None:
+        raise ConfigError("which scenario? expected `lab scenario run SCENARIO` (`lab scenario list` names them)")
+    result = run(LabHandle.attach(a.name), a.scenario, where=a.via,
                  report_dir=Path(a.report) if a.report else None, writes=a.writes)
+    w = result.get("writes")
+    bad = [st for st in result["steps"] if st["within_bounds"] is False or not all(h["ok"] for h in st["holds"])]
+    lost = bool(w) and w["keeps_writes"] and not w["check"]["valid"]
+    if a.json:
+        print_json({**result, "passed": not (bad or lost)})
+        return 1 if bad or lost else 0
     print(f"scenario {a.scenario}:")
     for step in result["steps"]:
         out, bounds = step["outage_s"], step["bounds_s"]
@@ -134,9 +167,8 @@ def cmd_scenario(a: argparse.Namespace) -> int:
         for h in step["holds"]:
             print(f"  {'':22} {'ok' if h['ok'] else 'FAILED'}: {h['what']}" + ("" if h["ok"] else f" ({h['seen']})"))
     s = result["summary"]
-    print(f"  {s['requests']} requests ({s['rate_hz']} Hz) from {a.where}: {s['failure_windows']} failure window(s), "
+    print(f"  {s['requests']} requests ({s['rate_hz']} Hz) from {a.via}: {s['failure_windows']} failure window(s), "
           f"{s['failed_time_s']:.2f} s failed, served by {' -> '.join(s['served_by'])}")
-    w = result.get("writes")
     if w:
         c = w["check"]
         print(f"  writes: {c['attempted']} adds ({c['acknowledged']} acknowledged, {c['failed']} failed, "
@@ -147,8 +179,6 @@ def cmd_scenario(a: argparse.Namespace) -> int:
                                                           " (this scenario does not promise to keep them)"))
     if "files" in result:
         print(f"  report: {result['files']['html']}  picture: {result['files']['png']}")
-    bad = [st for st in result["steps"] if st["within_bounds"] is False or not all(h["ok"] for h in st["holds"])]
-    lost = bool(w) and w["keeps_writes"] and not w["check"]["valid"]
     return 1 if bad or lost else 0
 
 
@@ -169,13 +199,16 @@ def cmd_soak(a: argparse.Namespace) -> int:
     if a.faults is not None and a.faults < 1:
         raise ConfigError(f"--faults {a.faults}: expected at least 1")
     if a.start < 1 or (a.faults is not None and a.start > a.faults):
-        raise ConfigError(f"--from {a.start}: expected a fault number from 1"
+        raise ConfigError(f"--start {a.start}: expected a fault number from 1"
                           + (f" to --faults {a.faults}" if a.faults is not None else ""))
     lab = LabHandle.attach(a.name)
     seed = a.seed or str(int(time.time()))
     report = Path(a.report or f"reports/soak-{lab.cfg.name}-{seed}")
     result = soak.run(lab, count=a.faults, duration=duration, seed=seed, report_dir=report,
-                      say=lambda m: print(m, flush=True), start=a.start)
+                      say=lambda m: print(m, flush=True, file=sys.stderr if a.json else sys.stdout), start=a.start)
+    if a.json:
+        print_json(result)
+        return 0 if result["passed"] else 1
     print(soak.report(result))
     print(f"  report: {result['files']['html']}  picture: {result['files']['png']}  numbers: {result['files']['json']}")
     return 0 if result["passed"] else 1
@@ -188,7 +221,11 @@ def cmd_cts(a: argparse.Namespace) -> int:
     tests = cts.check_tests(lab, [t.strip() for t in a.tests.split(",") if t.strip()] if a.tests else None)
     seed = a.seed or str(int(time.time()))
     report = Path(a.report) if a.report else Path("reports") / f"cts-{lab.cfg.name}-{seed}"
-    result = cts.run(lab, tests, a.iterations, seed, report_dir=report, progress=lambda m: print(m, flush=True))
+    result = cts.run(lab, tests, a.iterations, seed, report_dir=report,
+                     progress=lambda m: print(m, flush=True, file=sys.stderr if a.json else sys.stdout))
+    if a.json:
+        print_json({**result.to_dict(), "files": result.files})
+        return 0 if result.passed else 1
     print(result.report())
     print(f"  report: {result.files['summary']}  CTS's log: {result.files['cts_log']}  "
           f"the nodes' syslog: {result.files['cluster_log']}")
@@ -197,9 +234,9 @@ def cmd_cts(a: argparse.Namespace) -> int:
 
 def cmd_probe(a: argparse.Namespace) -> int:
     lab = LabHandle.attach(a.name)
-    print(f"probing {lab.cfg.url}hostname.html from {a.where} at {a.hz:g} Hz; Ctrl-C to stop")
+    print(f"probing {lab.cfg.url}hostname.html from {a.via} at {a.hz:g} Hz; Ctrl-C to stop")
     start = time.monotonic()
-    with Probe(lab, where=a.where, hz=a.hz) as p:
+    with Probe(lab, where=a.via, hz=a.hz) as p:
         shown, state, since = 0, None, start
         try:
             while not a.seconds or time.monotonic() - start < a.seconds:

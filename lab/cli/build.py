@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..engine import images
+from ..errors import ConfigError
 from ..compose import write_compose
 from ..engine.handle import docker_client
 from .options import config_args, config_from
@@ -33,7 +34,11 @@ def cmd_images(a: argparse.Namespace) -> int:
 
 
 def cmd_compose(a: argparse.Namespace) -> int:
-    path = write_compose(config_from(a), Path(a.out))
+    cfg = config_from(a)
+    if cfg.stack != "heartbeat":
+        raise ConfigError("compose --stack pacemaker: a compose project runs the article's heartbeat cluster only "
+                          "(its nodes configure themselves with the article's steps); use `lab up --stack pacemaker`")
+    path = write_compose(cfg, Path(a.out))
     print(f"wrote {path} and the files it mounts.\n"
           f"Build the images first (make images), then: docker compose -f {path} up -d")
     return 0

@@ -4,7 +4,6 @@ label; the class's record (roster, instructor's password hash, progress) on this
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from .. import classroom
@@ -15,7 +14,7 @@ from ..frontdoor.extra import need
 from ..frontdoor.keys import hash_password, new_credential
 from ..model.config import NFS_CLIENTS, TIMINGS, LabConfig
 from ..workshop.steps import STEPS
-from .options import stage_arg
+from .options import confirm, json_arg, print_json, stage_arg, yes_arg
 
 DEFAULT_CLASS = "trainee"
 
@@ -24,12 +23,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("class", help="a classroom: one lab per trainee (up, status, reset, down)")
     csub = p.add_subparsers(dest="class_cmd", required=True, metavar="ACTION")
 
-    q = csub.add_parser("up", help="start COUNT labs named PREFIX01.., each with its own addresses")
-    q.add_argument("--count", type=int, required=True)
-    q.add_argument("--prefix", default=DEFAULT_CLASS, help=f"lab names and the class's name (default {DEFAULT_CLASS})")
-    q.add_argument("--timing", choices=sorted(TIMINGS), default="fast")
-    q.add_argument("--nfs-client", choices=NFS_CLIENTS, default="auto")
-    q.add_argument("--parallel", type=int, default=classroom.DEFAULT_WORKERS, help="labs started at once")
+    q = csub.add_parser("up", help="start COUNT labs named CLASS01.., each with its own addresses")
+    q.add_argument("--count", type=int, required=True, help="how many labs: one per trainee")
+    class_arg(q, "the class's name, and its labs' names' beginning")
+    q.add_argument("--timing", choices=sorted(TIMINGS), default="fast",
+                   help="heartbeat's timers in every lab (default fast: keepalive 200 ms, deadtime 2 s)")
+    q.add_argument("--nfs-client", choices=NFS_CLIENTS, default="auto",
+                   help="how the nodes mount nfsha:/ha (default auto: the kernel's client if it has NFS)")
+    q.add_argument("--parallel", type=int, default=classroom.DEFAULT_WORKERS,
+                   help=f"labs started at once (default {classroom.DEFAULT_WORKERS})")
     engines_arg(q)
     q.add_argument(classroom.TRUST_FLAG, dest="trust", action="store_true",
                    help="start the class on an engine whose container root is the host's root (rootful Docker): "
@@ -38,24 +40,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="the instructor's password for `lab class serve`, read from FILE (default: one is made "
                         "and shown once)")
     stage_arg(q, "serial", "where every trainee starts")
+    json_arg(q, "the labs started (name, URLs, engine) and those that failed")
     q.set_defaults(func=cmd_up)
 
     q = csub.add_parser("status", help="every lab of the class: its progress per step, who serves, problems")
-    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
-    q.add_argument("--json", action="store_true")
+    class_arg(q)
+    json_arg(q, "every lab's row and timeline")
     engines_arg(q)
     q.set_defaults(func=cmd_status)
 
     q = csub.add_parser("reset", help="reset the named labs of the class (all if none is named)")
-    q.add_argument("names", nargs="*", metavar="NAME")
-    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
+    q.add_argument("names", nargs="*", metavar="NAME", help="the labs to reset (default: every lab of the class)")
+    class_arg(q)
     stage_arg(q, None, "the stage to go back to")
+    yes_arg(q, "resetting every lab of the class")
     engines_arg(q)
     q.set_defaults(func=cmd_reset)
 
     q = csub.add_parser("serve", help="the class's front door: each trainee's page (terminals, guide, check) and the "
                                       "instructor's dashboard on the web, and an ssh door")
-    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
+    class_arg(q)
     q.add_argument("--listen", default="127.0.0.1:8000", metavar="HOST:PORT",
                    help="where the web front door listens (default 127.0.0.1:8000; 0.0.0.0:8443 for the network)")
     q.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (and --tls-key)")
@@ -69,22 +73,30 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     q = csub.add_parser("roster", help="the class's roster: each trainee's URL, credential, ssh command, cluster "
                                        "address (html: a printable sheet, one card per trainee)")
-    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
-    q.add_argument("--format", choices=roster.FORMATS, default="csv")
+    class_arg(q)
+    q.add_argument("--format", choices=roster.FORMATS, default="csv",
+                   help="csv (default: a row per trainee, for a spreadsheet or a mail merge), json, or html (cards to print)")
     engines_arg(q)
     q.set_defaults(func=cmd_roster)
 
     q = csub.add_parser("key", help="let a trainee in by ssh with their public key too (beside the roster's password)")
-    q.add_argument("name", metavar="LAB")
+    q.add_argument("name", metavar="LAB", help="the trainee's lab")
     q.add_argument("key_file", metavar="PUBKEY", help="the trainee's public key file (OpenSSH format, e.g. id_ed25519.pub)")
-    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
+    class_arg(q)
     q.set_defaults(func=cmd_key)
 
     q = csub.add_parser("down", help="remove the named labs of the class (all if none is named)")
-    q.add_argument("names", nargs="*", metavar="NAME")
-    q.add_argument("--class", dest="klass", default=DEFAULT_CLASS)
+    q.add_argument("names", nargs="*", metavar="NAME", help="the labs to remove (default: every lab of the class, "
+                                                         "and its record)")
+    class_arg(q)
+    yes_arg(q, "removing every lab of the class")
     engines_arg(q)
     q.set_defaults(func=cmd_down)
+
+
+def class_arg(p: argparse.ArgumentParser, what: str = "the class") -> None:
+    p.add_argument("--class", dest="klass", default=DEFAULT_CLASS, metavar="CLASS",
+                   help=f"{what} (default {DEFAULT_CLASS})")
 
 
 def engines_arg(p: argparse.ArgumentParser) -> None:
@@ -110,16 +122,22 @@ def cmd_up(a: argparse.Namespace) -> int:
     password, made = instructor_password(a.instructor_password_file)
     where = classroom.engines(a.engines)
     classroom.refuse_unsafe(where, a.trust)
-    names = classroom.member_names(a.prefix, a.count)
-    started, failed = classroom.up(where, base, a.prefix, a.count, a.parallel)
-    record = class_record.ClassRecord.new(a.prefix, names, hash_password(password)).save()
-    progress = class_record.Progress(a.prefix)
+    names = classroom.member_names(a.klass, a.count)
+    started, failed = classroom.up(where, base, a.klass, a.count, a.parallel)
+    record = class_record.ClassRecord.new(a.klass, names, hash_password(password)).save()
+    progress = class_record.Progress(a.klass)
     for m in started:
         progress.begin(m.cfg.name)
     progress.save()
-    print(f"\nclass {a.prefix!r}: {len(started)} lab(s) up at the stage {a.stage!r}"
+    rows = classroom.rows(sorted(started, key=lambda m: m.cfg.name), progress=False)
+    if a.json:
+        print_json({"class": a.klass, "stage": a.stage, "record": str(record.path), "labs": rows,
+                    "failed": [{"name": m.cfg.name, "error": str(e)} for m, e in failed],
+                    **({"instructor_password": password} if made else {})})
+        return 1 if failed else 0
+    print(f"\nclass {a.klass!r}: {len(started)} lab(s) up at the stage {a.stage!r}"
           + (f", {len(failed)} failed" if failed else ""))
-    for r in classroom.rows(sorted(started, key=lambda m: m.cfg.name), progress=False):
+    for r in rows:
         print(f"  {r['name']:14} {r.get('local_url', '?'):28} cluster {r.get('url', '?'):24} engine {r['engine']} "
               f"({r['engine_kind']})")
     for member, error in failed:
@@ -127,7 +145,7 @@ def cmd_up(a: argparse.Namespace) -> int:
     print(f"\nthe class's roster (one credential per lab) is in {record.path}")
     if made:
         print(f"the instructor's password, shown this once: {password}")
-    print(f"serve it: lab class serve --class {a.prefix} --listen 0.0.0.0:8443 --tls-cert CERT --tls-key KEY "
+    print(f"serve it: lab class serve --class {a.klass} --listen 0.0.0.0:8443 --tls-cert CERT --tls-key KEY "
           "--ssh-port 2222; then `lab class roster --format html` prints a card per trainee")
     return 1 if failed else 0
 
@@ -144,9 +162,8 @@ def cmd_status(a: argparse.Namespace) -> int:
             progress.observe(r["name"], ids[:r["steps_done"]])
         r["timeline"] = progress.timeline(r["name"], ids)
     if a.json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return 0
-    ids = [s.id for s in STEPS]
     print(f"{'LAB':14} {'STAGE':9} " + " ".join(f"{i + 1:>2}" for i in range(len(ids)))
           + "  NEXT            SERVES  ENGINE                PROBLEMS")
     for r in rows:
@@ -163,6 +180,8 @@ def cmd_status(a: argparse.Namespace) -> int:
 
 def cmd_reset(a: argparse.Namespace) -> int:
     chosen = classroom.select(classroom.engines(a.engines), a.klass, a.names)
+    if not a.names:
+        confirm(f"reset every lab of class {a.klass!r} ({len(chosen)}), losing what each trainee did", a.yes)
     done, failed = classroom.reset(chosen, a.stage)
     progress = class_record.Progress.load(a.klass)
     for lab in done:
@@ -180,6 +199,8 @@ def cmd_down(a: argparse.Namespace) -> int:
             raise
         print(f"nothing to remove: no class {a.klass!r} on this engine")
         return 0
+    if not a.names:
+        confirm(f"remove every lab of class {a.klass!r} ({len(cfgs)}) and its record (roster, progress)", a.yes)
     n = classroom.down(cfgs)
     if not a.names:
         class_record.remove_class(a.klass)

@@ -54,7 +54,7 @@ the rootless engine of {engine.user} runs at {engine.host}
 
 use it with the docker context {engine.context!r} or DOCKER_HOST={engine.host}
   (the lab itself cannot run there yet: nfsha's NFS server needs what a user namespace refuses;
-   README, "Who is root where")
+   docs/teach/classroom.md, "Who is root where")
 stop it with: lab engine rootless --stop{'' if engine.user == rootless.DEFAULT_USER else f' --user {engine.user}'}""")
     return 0
 

@@ -3,21 +3,65 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 
 from ..errors import ConfigError
 from ..model import custom
-from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, STONITH, TIMINGS, LabConfig
+from ..model.config import AUTH_METHODS, AUTO_FAILBACK, NFS_CLIENTS, STACKS, STONITH, TIMINGS, LabConfig
 from ..model.allocate import DEFAULT_PORT_POOL, default_vip
 from ..workshop.stages import STAGES
 
 DEFAULT = LabConfig()
 TIMERS = ("keepalive", "deadtime", "warntime", "initdead")
+VIAS = ("ha3", "host")
 
 
 def name_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default=os.environ.get("LAB_NAME", DEFAULT.name),
                    help=f"lab name (default {DEFAULT.name}, or $LAB_NAME)")
+
+
+def named(cmd: str, name: str) -> str:
+    """`lab VERB ...` as the user types it for lab `name`: with --name unless it is the default
+    lab (or $LAB_NAME's)."""
+    if name == os.environ.get("LAB_NAME", DEFAULT.name) or not cmd.startswith("lab "):
+        return cmd
+    verb, _, rest = cmd[4:].partition(" ")
+    return f"lab {verb} --name {name}" + (f" {rest}" if rest else "")
+
+
+def json_arg(p: argparse.ArgumentParser, what: str = "the result") -> None:
+    p.add_argument("--json", action="store_true", help=f"print {what} as JSON instead (progress on stderr)")
+
+
+def print_json(obj: object) -> None:
+    """One JSON document on stdout (what a script or CI job reads); values JSON has no type
+    for (paths, for instance) as text."""
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def via_arg(p: argparse.ArgumentParser) -> None:
+    """Where a probe runs: the same option wherever there is one."""
+    p.add_argument("--via", choices=VIAS, default=VIAS[0],
+                   help="where the probe runs: ha3, the lab's client (default), or host, this machine at the "
+                        "cluster URL")
+
+
+def yes_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("-y", "--yes", action="store_true", help=f"do not ask before {what}")
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before an action on several labs; refused without a terminal unless --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question}: no terminal to ask on; add --yes to go ahead")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise ConfigError("not confirmed: nothing was done")
 
 
 def config_args(p: argparse.ArgumentParser) -> None:
@@ -39,10 +83,15 @@ def config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stonith", choices=STONITH, default=DEFAULT.stonith,
                    help="fencing before a takeover: none (the article), ipmi (each node's management board, "
                         "cluster-glue's external/ipmi) or meatware (an operator confirms with meatclient -c NODE)")
+    p.add_argument("--stack", choices=STACKS, default=DEFAULT.stack,
+                   help="the cluster software: heartbeat (the article's haresources cluster) or pacemaker (the same "
+                        "resources as a Pacemaker group on Corosync 3, the timers mapped; starts finished)")
     for timer in TIMERS:
         p.add_argument(f"--{timer}", type=float, metavar="SECONDS", help=f"override the profile's {timer}")
     p.add_argument("--auth", choices=AUTH_METHODS, default=DEFAULT.auth, help="authkeys method")
-    p.add_argument("--auto-failback", choices=AUTO_FAILBACK, default=DEFAULT.auto_failback)
+    p.add_argument("--auto-failback", choices=AUTO_FAILBACK, default=DEFAULT.auto_failback,
+                   help=f"ha.cf's auto_failback: on (the article: the master takes its resources back when it "
+                        f"returns), off, or legacy (default {DEFAULT.auto_failback})")
     stage_arg(p, DEFAULT.stage, "start at the beginning of this part of the article, every step before it done "
                                 "by the lab's reference solution")
 
@@ -89,4 +138,4 @@ def config_from(a: argparse.Namespace) -> LabConfig:
     if "lan_subnet" in given and "vip" not in given:  # the VIP follows a LAN that was given
         given["vip"] = default_vip(given["lan_subnet"])
     return LabConfig(name=a.name, timing=a.timing, nfs_client=a.nfs_client, **given, auth=a.auth,
-                     auto_failback=a.auto_failback, stage=a.stage, stonith=a.stonith, **{t: getattr(a, t) for t in TIMERS}).resolved()
+                     auto_failback=a.auto_failback, stage=a.stage, stonith=a.stonith, stack=a.stack, **{t: getattr(a, t) for t in TIMERS}).resolved()

@@ -31,7 +31,7 @@ from ..errors import ConfigError, LabError
 from ..model.topology import BRIDGE_PREFIX
 from .contexts import ensure_docker_config
 from .say import Say, say_stderr
-from .rootless import USERNS, USERNS_REMAP_USER, _ensure_subids, _ensure_user, engine_kind
+from .rootless import USERNS, USERNS_REMAP_USER, _ensure_devices, _ensure_subids, _ensure_user, engine_kind
 
 NAME = "heartbeat-lab-class"
 REMAP_USER = USERNS_REMAP_USER  # its /etc/subuid and /etc/subgid ranges are the containers' uids and gids
@@ -202,6 +202,9 @@ def prepare(say: Say = say_stderr) -> docker.DockerClient:
     if pw.pw_uid == 0:
         raise ConfigError(f"{REMAP_USER} is root")
     _ensure_subids(REMAP_USER, say)
+    # the nodes' root is an unprivileged uid of the host there: nfs4fuse opens /dev/fuse as it
+    # (a host whose /dev/fuse is 0600 failed every NFS mount: CI run 37)
+    _ensure_devices(say, ("/dev/fuse",))
     ensure_firewall(say)
     ensure_bridge(say)
     if answers():

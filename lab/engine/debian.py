@@ -1,12 +1,17 @@
 """Where the Debian packages come from when the lab bootstraps its own base image: the
-host's apt configuration, or the environment. The project names no mirror of its own."""
+host's apt configuration, or the environment. The project names no mirror of its own. And
+the host's own tools: a command that fails with the end of its output, and apt-get."""
 
 from __future__ import annotations
 
 import os
 import re
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..errors import LabError
 
 ENV_MIRROR = "LAB_DEBIAN_MIRROR"
 ENV_SECURITY = "LAB_DEBIAN_SECURITY_MIRROR"
@@ -98,3 +103,28 @@ def mirrors(env: dict[str, str] | None = None, apt_dir: Path = APT_DIR) -> tuple
             "name " + " nor ".join(m.split(':')[0] for m in missing) + ". " + "; ".join(missing)
         )
     return str(main).rstrip("/"), str(security).rstrip("/")
+
+
+# ---- the host's tools ------------------------------------------------------------------------
+def run(cmd: list[str], what: str, error: type[Exception] = LabError, **kw) -> subprocess.CompletedProcess:
+    """Run a host command; if it fails, raise `error` saying what failed, its exit status and
+    the end of its output."""
+    res = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if res.returncode != 0:
+        tail = "\n  ".join((res.stdout + res.stderr).strip().splitlines()[-15:])
+        raise error(f"{what} failed (exit {res.returncode}):\n  {tail}")
+    return res
+
+
+def apt_install(packages: list[str], say: Callable[[str], None], error: type[Exception] = LabError) -> None:
+    """Install Debian packages from the host's own apt sources (no mirror named here); when
+    the first try fails (lists never fetched on a fresh machine, or stale), update the lists
+    and try again."""
+    if not packages:
+        return
+    say(f"installing {' '.join(packages)} (apt-get) ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
+    if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
+        run(["apt-get", "update", "-qq"], "apt-get update", error, env=env)
+        run(cmd, f"apt-get install {' '.join(packages)}", error, env=env)

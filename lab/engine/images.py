@@ -3,11 +3,11 @@ and the node, nfs, client and bmc images built from images/ (the build contexts)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -36,6 +36,7 @@ NEEDS = {"node": {"node-packages": "PACKAGES_IMAGE", "nfs4fuse": "NFS4FUSE_IMAGE
          "client": {"node-packages": "PACKAGES_IMAGE"}, "bmc": {"node-packages": "PACKAGES_IMAGE"}}
 UPSTREAM_BASE = "debian:bookworm-slim"
 BOOTSTRAP_BASE = "heartbeat-lab/base:bookworm"
+COPY_TIMEOUT = 1800.0  # s without a byte that an image copy between engines tolerates
 
 class ImageError(LabError):
     pass
@@ -74,8 +75,7 @@ def bootstrap_base(client: docker.DockerClient, say: Say = say_stderr) -> None:
             "run the build as root, or load a debian:bookworm-slim image first"
         )
     if shutil.which("debootstrap") is None:
-        say("base: installing debootstrap (apt-get) ...")
-        _run(["apt-get", "install", "-y", "--no-install-recommends", "debootstrap"], "apt-get install debootstrap")
+        debian.apt_install(["debootstrap"], lambda m: say(f"base: {m}"), ImageError)
     try:
         mirror, security = debian.mirrors()
     except debian.MirrorError as exc:
@@ -149,10 +149,7 @@ def slim(root: Path) -> None:
 
 
 def _run(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-        raise ImageError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+    debian.run(cmd, what, ImageError)
 
 
 def context_files(kind: str) -> dict[str, Path]:
@@ -270,6 +267,21 @@ def remove_images(client: docker.DockerClient | None = None, say: Say = say_stde
             pass  # went with an image removed before it
 
 
+@contextlib.contextmanager
+def _patient(*clients: docker.DockerClient, seconds: float = COPY_TIMEOUT):
+    """The clients' read timeout raised for a copy: an engine that must first write out a
+    500 MB image (under emulation in the test matrix) sends nothing for longer than the SDK's
+    default of 60 s."""
+    before = [c.api.timeout for c in clients]
+    for c in clients:
+        c.api.timeout = max(seconds, c.api.timeout or 0)
+    try:
+        yield
+    finally:
+        for c, t in zip(clients, before):
+            c.api.timeout = t
+
+
 def copy_images(source: docker.DockerClient, dest: docker.DockerClient, say: Say = say_stderr,
                 only: tuple[str, ...] = ()) -> list[str]:
     """Bring another engine's lab images over (`docker save | docker load`, streamed): a
@@ -290,7 +302,8 @@ def copy_images(source: docker.DockerClient, dest: docker.DockerClient, say: Say
             pass
         t0 = time.monotonic()
         say(f"image {tag}: copying to the other engine ({image.attrs.get('Size', 0) / 1e6:.0f} MB) ...")
-        dest.images.load(image.save(named=True))
+        with _patient(source, dest):
+            dest.images.load(image.save(named=True))
         say(f"image {tag}: copied in {time.monotonic() - t0:.0f} s")
         sent.append(tag)
     return sent

@@ -44,3 +44,15 @@ def listed(collection, wanted: list[str], **kw) -> list:  # noqa: ANN001
     every lab's objects), so the engine's answer is checked here."""
     return [o for o in collection.list(filters={"label": wanted}, **kw) if matches(_labels_of(o), wanted)]
 
+
+
+def lab_names(client) -> set[str]:  # noqa: ANN001  (a DockerClient)
+    """Every lab with a container, network or volume on the engine: one listing call per kind
+    (the SDK's containers.list inspects each container, and races labs being removed), each
+    answer checked for all the labels (`listed`'s reason)."""
+    wanted = lab_filter()["label"]
+    api = client.api
+    rows = [c.get("Labels") or {} for c in api.containers(all=True, filters={"label": wanted})]
+    rows += [n.get("Labels") or {} for n in api.networks(filters={"label": wanted})]
+    rows += [v.get("Labels") or {} for v in api.volumes(filters={"label": wanted}).get("Volumes") or []]
+    return {r.get(LABEL_LAB) for r in rows if matches(r, wanted)} - {None}

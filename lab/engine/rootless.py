@@ -22,6 +22,7 @@ import docker
 from docker.context import ContextAPI
 
 from ..errors import ConfigError, LabError
+from . import debian, usersystemd
 from .contexts import ensure_docker_config
 from .say import Say, say_stderr
 
@@ -117,23 +118,11 @@ def daemon_script() -> str:
                    "docker-ce-rootless-extras; install one of them and try again")
 
 
-def _missing_packages() -> list[str]:
-    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *PACKAGES],
+def _missing_packages(wanted: tuple[str, ...]) -> list[str]:
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *wanted],
                          capture_output=True, text=True).stdout
     installed = {ln.split()[0] for ln in out.splitlines() if ln.endswith("install ok installed")}
-    return [p for p in PACKAGES if p not in installed]
-
-
-def _apt_install(packages: list[str], say: Say) -> None:
-    """From the host's own apt sources (no mirror named here)."""
-    say(f"installing {' '.join(packages)} (apt-get) ...")
-    cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, check=True)
-        res = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise LabError(f"apt-get install {' '.join(packages)} failed: {res.stderr.strip()[-400:]}")
+    return [p for p in wanted if p not in installed]
 
 
 def _ensure_user(name: str, say: Say) -> pwd.struct_passwd:
@@ -183,8 +172,8 @@ def _ensure_subids(user: str, say: Say) -> None:
 USER_DEVICES = {"/dev/net/tun": "the tun module (`modprobe tun`)", "/dev/fuse": "the fuse module (`modprobe fuse`)"}
 
 
-def _ensure_devices(say: Say) -> None:
-    for dev, module in USER_DEVICES.items():
+def _ensure_devices(say: Say, devices: tuple[str, ...] = tuple(USER_DEVICES)) -> None:
+    for dev, module in ((d, USER_DEVICES[d]) for d in devices):
         path = Path(dev)
         if not path.exists():
             raise LabError(f"no {dev}: a rootless engine needs {module}; load it and try again")
@@ -214,10 +203,14 @@ def _start_daemon(engine: Rootless, say: Say) -> None:
                           daemon_script(), "--storage-driver", "fuse-overlayfs"],
                          env=env, cwd=engine.home, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True)
+    _wait_answer(engine)
+
+
+def _wait_answer(engine: Rootless) -> None:
     deadline = time.monotonic() + START_WAIT
     while not _answers(engine):
         if time.monotonic() > deadline:
-            tail = engine.log.read_text(errors="replace").strip().splitlines()[-8:]
+            tail = engine.log.read_text(errors="replace").strip().splitlines()[-8:] if engine.log.exists() else []
             raise LabError(f"the rootless engine did not answer at {engine.host} within {START_WAIT:.0f} s; "
                            "the end of its log:\n  " + "\n  ".join(tail))
         time.sleep(0.5)
@@ -260,9 +253,10 @@ def prepare(user: str = DEFAULT_USER, say: Say = say_stderr) -> Rootless:
                        "(`sudo make rootless-engine`); the engine itself then runs unprivileged")
     if not shutil.which("dpkg-query"):
         raise LabError("`lab engine rootless` sets up Debian's packages: expected a Debian or Ubuntu host")
-    missing = _missing_packages()
+    session = usersystemd.available()
+    missing = _missing_packages(PACKAGES + (usersystemd.PACKAGES if session else ()))
     if missing:
-        _apt_install(missing, say)
+        debian.apt_install(missing, say)
     daemon_script()
     pw = _ensure_user(user, say)
     if pw.pw_uid == 0:
@@ -270,8 +264,13 @@ def prepare(user: str = DEFAULT_USER, say: Say = say_stderr) -> Rootless:
     _ensure_subids(user, say)
     _ensure_devices(say)
     engine = Rootless(user, pw.pw_uid, pw.pw_gid, Path(pw.pw_dir))
+    if session:
+        usersystemd.ensure_manager(engine, say)
     if _answers(engine):
         say(f"the rootless engine of {user} already answers at {engine.host}")
+    elif session:
+        usersystemd.start_unit(engine, daemon_script(), say)
+        _wait_answer(engine)
     else:
         _start_daemon(engine, say)
     kind = engine_kind(engine.client())
@@ -282,8 +281,11 @@ def prepare(user: str = DEFAULT_USER, say: Say = say_stderr) -> Rootless:
 
 
 def stop(engine: Rootless, timeout: float = 30.0) -> bool:
-    """Stop the user's engine (rootlesskit, dockerd and the containers under them): every
-    process of that user ends. False if none was running."""
+    """Stop the user's engine (rootlesskit, dockerd and the containers under them). In the
+    user's systemd: its unit stops (and stays enabled); otherwise every process of that user
+    ends. False if none was running."""
+    if usersystemd.available() and usersystemd.has_unit(engine):
+        return usersystemd.stop_unit(engine)
     if subprocess.run(["pkill", "-TERM", "-u", str(engine.uid)]).returncode != 0:
         return False
     deadline = time.monotonic() + timeout

@@ -77,7 +77,7 @@ class ClassRecord:
         path = class_dir(klass) / "record.json"
         if not path.exists():
             raise ConfigError(f"class {klass!r}: no roster at {path}; a class started with `lab class up "
-                              f"--prefix {klass}` on this machine has one (LAB_STATE_HOME: {state_home()})")
+                              f"--class {klass}` on this machine has one (LAB_STATE_HOME: {state_home()})")
         return cls(**json.loads(path.read_text()))
 
     def add_labs(self, labs: list[str]) -> None:

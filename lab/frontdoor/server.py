@@ -99,7 +99,7 @@ class Running:
         # the instructor's actions and their steps go to the server's log, beside the logins
         self.service = ClassService(where, klass, self.record, logging.getLogger("lab.frontdoor.class").info)
         if not self.service.members:
-            raise ConfigError(f"class {klass!r} has no lab on the engine(s): `lab class up --prefix {klass}` first")
+            raise ConfigError(f"class {klass!r} has no lab on the engine(s): `lab class up --class {klass}` first")
         self.listen, self.tls, self.ssh, self.say = listen, tls, ssh, say
         self.host = public_host(listen, host)
         self.limiter = Limiter()
@@ -148,7 +148,7 @@ def serve_forever(running: Running) -> None:
         say = running.say
         if not running.tls and not running.listen.loopback:
             say(f"WARNING: serving class {running.record.klass!r} on {running.listen.host} without TLS: passwords and "
-                "sessions cross the network in clear. Give --tls-cert and --tls-key (README, 'Teaching with the lab').")
+                "sessions cross the network in clear. Give --tls-cert and --tls-key (docs/teach/classroom.md).")
         say(f"class {running.record.klass!r}: {len(running.service.members)} lab(s) at {running.url}"
             + (f"; ssh -p {running.ssh_port} LAB@{running.host} (host key {running.record.served['ssh_fingerprint']})"
                if running.ssh_port else ""))

@@ -305,7 +305,7 @@ def make_app(service: ClassService, tls: bool) -> web.Application:
     return app
 
 
-ROUTES = [  # for the README and the closing note: every route, and who may use it
+ROUTES = [  # for the documentation and the closing note: every route, and who may use it
     ("GET /login, POST /login", "anyone (wrong answers slowed per address and login)"),
     ("POST /logout, GET /", "anyone with a session"),
     ("GET /lab/LAB/ , /status, /guide, /handout; POST /check", "LAB's trainee, the instructor"),

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .stack import STACKS, check_stack  # noqa: F401 - STACKS: the options' choices
 from ..errors import ConfigError
 
 NODES = ("ha1", "ha2")  # the article's cluster nodes; node lines must equal `uname -n`
@@ -41,12 +42,16 @@ FSTYPES = {"kernel": "nfs", "fuse": "fuse.nfs4fuse"}
 # deadtime + a keepalive at every load: the seconds a load adds are the agents' (forks of
 # shell scripts), which the bounds then allow, and a step's result names the phase.
 TAKEOVER_BUDGET = 4.0
-# How long a fence through a management board may take: cluster-glue's external/ipmi runs
-# ipmitool (status, then reset), the board kills and starts the node's container.
-FENCE_BUDGET = 3.0
-# heartbeat's compiled-in wait for the peer's answer to its resource request at start-up
-# (seconds): the floor of `lab up` once both nodes run heartbeat
-RQSTDELAY = 10
+# A fence through a board: ipmitool calls, each up to IPMI_CALL under the suite's load; two for
+# cluster-glue's external/ipmi (status, reset); for Pacemaker's fence_ipmilan (off, then on) five
+# (status; off, status; on, status) and its power_wait (default 2 s) after the off and the on.
+IPMI_CALL, FENCE_IPMILAN_POWER_WAIT = 1.5, 2.0
+FENCE_BUDGET = 2 * IPMI_CALL
+# a board's machine runs its firmware's self-test before it boots (images/bmc/chassis): twice
+# the takeover budget, so that a master reset by its peer's fence comes back only once the
+# peer has taken over (a real server's self-test takes a minute or more)
+BOARD_POST = 2 * TAKEOVER_BUDGET
+RQSTDELAY = 10  # s: heartbeat's compiled-in wait for its peer's answer at start-up, `lab up`'s floor
 
 
 @dataclass(frozen=True)
@@ -76,23 +81,24 @@ def _secs(value: float) -> str:
 
 @dataclass(frozen=True)
 class LabConfig:
-    name: str = "halab"
-    timing: str = "article"
+    name: str = "halab"  # the lab's name: its containers are NAME-ha1, NAME-ha2, NAME-nfsha, NAME-ha3
+    timing: str = "article"  # heartbeat's timers: a profile of the table below
     nfs_client: str = "auto"  # auto is resolved to kernel or fuse once, by resolved()
     cluster: str = "ha"  # the cluster's name: the hostname of the VIP, shown in the pages
     master: str = "ha1"  # the node named in haresources
-    lan_subnet: str = "172.29.80.0/24"
-    vip: str = "172.29.80.200"
-    serial_subnet: str = "172.29.81.0/24"
+    lan_subnet: str = "172.29.80.0/24"  # the LAN, a /24: docker's addresses in its lower half
+    vip: str = "172.29.80.200"  # the cluster address, in the LAN's upper half
+    serial_subnet: str = "172.29.81.0/24"  # the network that carries the serial cable (socat), apart from the LAN
     mgmt_subnet: str = "172.29.82.0/24"  # the management network of the boards (--stonith ipmi only)
-    stonith: str = "none"
-    bmc_password: str = field(default_factory=lambda: secrets.token_hex(6))
-    auth: str = "sha1"
-    auth_key: str = field(default_factory=lambda: secrets.token_hex(16))
-    auto_failback: str = "on"
-    baud: int = 19200
-    udpport: int = 694
-    serial_port: int = 7000
+    stonith: str = "none"  # fencing before a takeover: none (the article), ipmi or meatware
+    stack: str = "heartbeat"  # the cluster software: heartbeat (the article) or pacemaker (Corosync 3)
+    bmc_password: str = field(default_factory=lambda: secrets.token_hex(6))  # the boards' IPMI password
+    auth: str = "sha1"  # authkeys' method: sha1, md5 or crc (the article's)
+    auth_key: str = field(default_factory=lambda: secrets.token_hex(16))  # authkeys' key
+    auto_failback: str = "on"  # ha.cf's auto_failback: on (the article), off or legacy
+    baud: int = 19200  # ha.cf's baud, the serial cable's speed
+    udpport: int = 694  # ha.cf's udpport, heartbeat's on the LAN
+    serial_port: int = 7000  # the TCP port socat carries the serial cable over, between the nodes
     local_port: int = 8080  # the cluster URL on the host's 127.0.0.1; 0 picks a free port
     stage: str = "failover"  # the workshop stage the lab starts (and resets) at: lab/workshop/stages.py
     classroom: str = ""  # the class the lab belongs to (`lab class`), if any
@@ -106,6 +112,10 @@ class LabConfig:
     # keeps calling the containers ha1 and ha2; `lab up --from DIR` takes DIR's ha.cf names
     node_names: tuple[str, ...] = NODES
     source: str = ""  # the directory `lab up --from` took heartbeat's files from, if any
+    # the cluster address the files' haresources names, when the lab may run it at an address
+    # of its own instead: if that address's LAN is taken on the engine when the lab starts
+    # (the pytest plugin: several labs of one DIR on one engine, each worker its own)
+    site_vip: str = ""
 
     # ---- derived values -------------------------------------------------------------
     @property
@@ -194,18 +204,20 @@ class LabConfig:
         heartbeat declares it dead deadtime after the last heartbeat it heard (up to one
         keepalive before the death), then takes the resources over within the budget."""
         t = self.times
+        if self.stack == "pacemaker":  # Corosync: token lost (token = deadtime), then consensus (1.2 x token)
+            return t.deadtime - t.keepalive, 2.2 * t.deadtime + TAKEOVER_BUDGET
         return t.deadtime - t.keepalive, t.deadtime + TAKEOVER_BUDGET
 
     @property
     def fenced_takeover(self) -> tuple[float, float]:
         """As crash_takeover, with the survivor resetting the dead node through its board first."""
         low, high = self.crash_takeover
-        return low, high + FENCE_BUDGET
+        pcmk = 5 * IPMI_CALL + 2 * FENCE_IPMILAN_POWER_WAIT
+        return low, high + (pcmk if self.stack == "pacemaker" else FENCE_BUDGET)
 
     @property
     def handover_limit(self) -> float:
-        """A graceful move (heartbeat stop, hb_standby, failback): one node releases, the
-        other acquires."""
+        """A graceful move (heartbeat stop, hb_standby, failback): one releases, one acquires."""
         return 2 * TAKEOVER_BUDGET
 
     @property
@@ -384,4 +396,5 @@ def check_fields(cfg: LabConfig) -> list[str]:
         problems.append("board password: expected 4 to 16 letters or digits (IPMI allows 16 at most)")
     if len(cfg.node_names) != 2 or len(set(cfg.node_names)) != 2:
         problems.append(f"node names {', '.join(cfg.node_names)}: expected two different hostnames")
-    return problems
+    return problems + check_stack(cfg)
+

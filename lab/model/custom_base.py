@@ -36,8 +36,8 @@ IMAGE_RESOURCE_SCRIPTS = frozenset("""
 AudibleAlarm Delay Filesystem ICP IPaddr IPaddr2 IPsrcaddr IPv6addr LVM LinuxSCSI MailTo OCF
 Raid1 SendArp ServeRAID WAS WinPopup Xinetd apache apache2 db2 hto-mapfuncs ids portblock
 """.split())
-IMAGE_INIT_SCRIPTS = frozenset("apache-htcacheclean apache2 heartbeat hwclock.sh ipmievd kmod logd nfs-common "
-                               "procps rpcbind ssh".split())
+IMAGE_INIT_SCRIPTS = frozenset("apache-htcacheclean apache2 corosync dbus heartbeat hwclock.sh ipmievd kmod logd "
+                               "nfs-common pacemaker procps rpcbind ssh".split())  # corosync ...: --stack pacemaker
 # other distributions' names of the lab's scripts
 SCRIPT_ALIASES = {"httpd": "apache2"}
 WEB_SERVERS = ("apache2",)  # a script that starts the web server the lab's probe asks

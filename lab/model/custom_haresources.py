@@ -89,6 +89,11 @@ def _resource(word: str, number: int, scripts: set[str], cfg: LabConfig, problem
             return word
         lan, addr = cfg.lan, ipaddress.IPv4Address(ip)
         what = "" if word == ip else f"{word}: "  # the resource, when it is more than its address
+        if addr not in lan and ip == cfg.site_vip:  # moved to a LAN of the lab's own (the plugin's labs)
+            new = f"IPaddr2::{cfg.vip}/{lan.prefixlen}/eth0"
+            out.differences.append(Note("haresources", number, f"{word} -> {new}: this lab's own address "
+                                        f"({ip}'s LAN was taken by another lab on the engine)"))
+            return new
         if addr not in lan:
             problems.append(Note("haresources", number, f"{what}{ip} is outside the lab's LAN {lan} (--subnet); "
                                  "leave --subnet out (the lab then takes the /24 around the address) or change "

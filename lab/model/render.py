@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 from .config import BMC_USER, CLIENT, NFS_SERVER, NODES, LabConfig, _secs, bmc_host
+from . import pacemaker
 from .custom import Custom
 from .contract import GANESHA_EXPORTS, HA_DEBUG, HA_LOG, IPFAIL, LAB_DIR, SERIAL_DEVICE, SHARE_MOUNT
 
@@ -210,6 +211,10 @@ def render_tree(cfg: LabConfig, dest: Path, custom: Custom | None = None) -> dic
         _write(etc / "fstab", fstab(cfg))
         _write(etc / "authkeys", authkeys(cfg), mode=0o600)
         _write(etc / "hostname.html", _page(hostname_text(cfg, node)))
+        # the same cluster on Pacemaker and Corosync (--stack pacemaker; the migration's reference)
+        _write(etc / "corosync.conf", pacemaker.corosync_conf(cfg))
+        _write_bytes(etc / "authkey", pacemaker.corosync_authkey(cfg), mode=0o400)
+        _write(etc / "article.crm", pacemaker.crm_script(cfg))
         _write_bytes(lab_dir / "download" / "hahbcode.tar.gz", archive)
         for rel, (data, mode) in (custom.files if custom else {}).items():
             if not rel.startswith("www/"):

@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import BMC_USER, CLIENT, NFS_DAEMON, NFS_SERVER, NODES, LabConfig, bmc_host
+from .config import BMC_USER, BOARD_POST, CLIENT, NFS_DAEMON, NFS_SERVER, NODES, LabConfig, bmc_host
 from .contract import EXPORTS_DROP, LAB_DIR, SHARE_MOUNT
 
 IMAGE_PREFIX = "heartbeat-lab/"
@@ -212,7 +212,7 @@ def topology(cfg: LabConfig, userns_root: tuple[int, int] | None = None,
                 image=image_name("bmc"),
                 addresses={MGMT: cfg.mgmt_ip(board)},
                 env={"BMC_LAB": cfg.name, "BMC_NODE": node, "BMC_TARGET": cfg.container_name(node),
-                     "BMC_USER": BMC_USER, "BMC_PASSWORD": cfg.bmc_password},
+                     "BMC_USER": BMC_USER, "BMC_PASSWORD": cfg.bmc_password, "BMC_POST_SECONDS": f"{BOARD_POST:g}"},
                 binds={engine_socket: ENGINE_SOCKET},
                 host_userns=userns,  # the engine's socket is host root's: so is the board, out of trainees' reach
                 extra_hosts=hosts,

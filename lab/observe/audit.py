@@ -1,18 +1,27 @@
 """The audit after every scenario, as heartbeat's cluster test suite (CTS) did: exactly one
-node holds the VIP, the mount and Apache, the other none; heartbeat's log has no line
-saying both or neither node owned the resources."""
+node holds the VIP, the mount and Apache, the other none; the stack's log has no line
+saying both or neither node owned the resources (heartbeat's ha-log, or Pacemaker's log on
+a Pacemaker lab: its scheduler's "active on multiple nodes")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..engine.handle import LabHandle
-from ..model.config import NODES
+from ..model.config import NODES, LabConfig
 from ..model.contract import AUDIT_WINDOW_FILE, HA_LOG
+from ..model.pacemaker import PACEMAKER_LOG
 from ..roles.node import (line_count_script, lines_since_argv, parse_count, window_read_script,
                           window_write_script)
 from .state import RESOURCES, node_state
 BAD_LOG_LINES = ("Both machines own", "No one owns")
+# pacemaker 2.1's scheduler, on a resource found running on both nodes (its words, read in libpe_status)
+PACEMAKER_BAD_LINES = ("is active on multiple nodes", "might be active on")
+
+
+def audit_log(cfg: LabConfig) -> tuple[str, tuple[str, ...]]:
+    """The log the audit reads on a lab of this stack, and the lines that say ownership failed."""
+    return (PACEMAKER_LOG, PACEMAKER_BAD_LINES) if cfg.stack == "pacemaker" else (HA_LOG, BAD_LOG_LINES)
 
 
 @dataclass
@@ -53,7 +62,7 @@ class Audit:
         if self.owner is None and all(len(self.owners[r]) == 1 for r in RESOURCES):
             lines.append("  the resources are split between the nodes: "
                          + ", ".join(f"{r} on {self.owners[r][0]}" for r in RESOURCES))
-        lines += [f"  ha-log: {line}" for line in self.log_problems]
+        lines += [f"  log: {line}" for line in self.log_problems]
         lines += [f"  {node}: state unreadable (container not running?)" for node in self.unreachable]
         return "\n".join(lines)
 
@@ -74,8 +83,8 @@ def lines_since(lab: LabHandle, node: str, path: str, mark: int) -> str:
 
 
 def log_marks(lab: LabHandle) -> dict[str, int]:
-    """How many lines each node's ha-log has now: audit(since=...) reads only what follows."""
-    return {node: line_count(lab, node, HA_LOG) for node in NODES}
+    """How many lines each node's stack log has now: audit(since=...) reads only what follows."""
+    return {node: line_count(lab, node, audit_log(lab.cfg)[0]) for node in NODES}
 
 
 # ---- the window an audit reads: heartbeat's log since a fault began, or since a heal ended ----
@@ -108,10 +117,11 @@ def heal_ends(lab: LabHandle) -> None:
 
 
 def _mark(lab: LabHandle, lines: str, unless: str = "false") -> None:
-    """Rewrite each running node's WINDOW_FILE with `lines` (shell; $n is ha-log's length now)."""
+    """Rewrite each running node's WINDOW_FILE with `lines` (shell; $n is the stack log's length now)."""
+    script = window_write_script(lines, unless, audit_log(lab.cfg)[0])
     for node in NODES:
         if lab.container_status(node) == "running":
-            lab.sh(node, window_write_script(lines, unless), timeout=10)
+            lab.sh(node, script, timeout=10)
 
 
 def window(lab: LabHandle, since: str = "fault") -> dict[str, int]:
@@ -139,10 +149,11 @@ def parse_window(text: str, since: str) -> int:
 
 
 def audit(lab: LabHandle, since: dict[str, int] | None = None, read_logs: bool = True) -> Audit:
-    """Who holds what now and (read_logs) the ownership errors heartbeat logged after the
+    """Who holds what now and (read_logs) the ownership errors the stack logged after the
     marks `since` (per node: lines to skip; None: the whole log)."""
     owners: dict[str, list[str]] = {r: [] for r in RESOURCES}
     problems, unreachable = [], []
+    path, bad_lines = audit_log(lab.cfg)
     for node in NODES:
         state = node_state(lab, node)
         if state["container"] != "running":
@@ -153,7 +164,7 @@ def audit(lab: LabHandle, since: dict[str, int] | None = None, read_logs: bool =
                 owners[res].append(node)
         if not read_logs:
             continue
-        log = lines_since(lab, node, HA_LOG, (since or {}).get(node, 0))
+        log = lines_since(lab, node, path, (since or {}).get(node, 0))
         problems += [f"{node}: {line.strip()}" for line in log.splitlines()
-                     if any(bad in line for bad in BAD_LOG_LINES)]
+                     if any(bad in line for bad in bad_lines)]
     return Audit(owners, problems, unreachable)

@@ -13,6 +13,7 @@ from ..model.config import CLIENT, NODES
 from ..model.contract import HA_LOG, SERIAL_DEVICE, SHARE_MOUNT
 from ..model.render import serving_node
 from ..roles.client import Client
+from ..roles.pacemaker import ClusterView, PacemakerNode
 from ..roles.node import Node, NodeState
 from ..waiting import WaitTimeout, wait_until
 
@@ -173,7 +174,28 @@ def status(lab: LabHandle) -> dict:
         "fencing": (fencing := {n: last_fence(lab, n) for n in NODES if nodes[n]["heartbeat"]}
                     if lab.cfg.stonith != "none" else {}),
         "problems": problems(nodes, serving) + fence_problems(fencing),
-    }
+        "stack": lab.cfg.stack,
+    } | (_pacemaker_status(lab, nodes) if lab.cfg.stack == "pacemaker" else {})
+
+
+def pacemaker_view(lab: LabHandle, among: list[str] | None = None) -> ClusterView | None:
+    """Pacemaker's own view, from crm_mon on the first of `among` (default: the master, then
+    the backup, where its container runs) that answers; None where none does."""
+    if among is None:
+        among = [n for n in (lab.cfg.master, lab.cfg.backup) if lab.container_status(n) == "running"]
+    return next((v for n in among if (v := PacemakerNode(lab, n).view()) is not None), None)
+
+
+def _pacemaker_status(lab: LabHandle, nodes: dict[str, NodeState]) -> dict:
+    """Pacemaker's own view (crm_mon on a node where it runs, the master first): who runs
+    which resource, its failed actions and fencing history; and fencing switched off said."""
+    view = pacemaker_view(lab, [n for n in (lab.cfg.master, lab.cfg.backup) if nodes[n]["heartbeat"]])
+    found = [] if lab.cfg.has_boards else [
+        "fencing is off (stonith-enabled=false): a node that stops answering is assumed dead, as heartbeat's "
+        "article cluster does; Pacemaker's own advice is to fence (lab up --stack pacemaker --stonith ipmi)"]
+    if view is not None:
+        found += [f"Pacemaker's failed action: {f}" for f in view.failures]
+    return {"pacemaker": view.to_json() if view else None, "warnings": found}
 
 
 def last_fence(lab: LabHandle, node: str) -> str | None:
@@ -238,9 +260,11 @@ def wait_nfs(lab: LabHandle) -> None:
 
 
 def wait_node_ready(lab: LabHandle, node: str) -> None:
-    """The node booted: its serial port exists and both its addresses are up, the LAN on eth0."""
+    """The node booted: its serial port exists and both its addresses are up, the LAN on eth0.
+    Up to heartbeat's own allowance for a slow boot (initdead; 30 s at least): the test
+    matrix's emulated VM once took longer than a fixed 30 s with a second engine running."""
     wait_until(
         f"{node} to boot (init done, {SERIAL_DEVICE}, LAN address on eth0, serial network)",
         lambda: (Node(lab, node).booted(), "not yet"),
-        timeout=30, interval=0.1,
+        timeout=max(30.0, lab.cfg.times.initdead), interval=0.1,
     )

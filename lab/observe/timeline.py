@@ -17,6 +17,7 @@ from datetime import datetime
 from ..engine.handle import LabHandle
 from ..model.config import NODES, bmc_host
 from ..model.contract import BMC_LOG, MESSAGES
+from ..model.pacemaker import RESOURCES
 from .audit import line_count
 
 
@@ -51,17 +52,34 @@ PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ("fence", re.compile(r"Resetting node (\S+) with"), "fencing {0}"),
     ("fence", re.compile(r"node (\S+) now reset"), "{0} fenced"),
     ("fence", re.compile(r"STONITH of (\S+) failed"), "fencing {0} failed"),
+    # Pacemaker and Corosync (`lab up --stack pacemaker`), as they reach syslog
+    ("dead", re.compile(r"\[TOTEM \] A processor failed, forming new configuration"), "token lost"),
+    ("dead", re.compile(r"pacemaker-controld\[\d+\]:.*Node (\S+) state is now lost"), "{0} declared dead"),
+    ("fence", re.compile(r"Requesting fencing \((\w+)\) of node (\S+)"), "fencing {1} ({0})"),
+    ("fence", re.compile(r"Operation '\w+' targeting (\S+) by \S+ for \S+: OK"), "{0} fenced"),
+    ("fence", re.compile(r"Operation '\w+' targeting (\S+) by \S+ for \S+: (?!OK)"), "fencing {0} failed"),
+    # the group's members by their agents' names, as heartbeat's lines name them (the phases
+    # read agents); the fence devices' own starts are not the takeover
+    ("resource", re.compile(r"pacemaker-controld\[\d+\]:.*Result of (start|stop) operation for "
+                            r"(?!fence-)(\S+) on \S+: ok"), "{1} {0}"),
+    ("alarm", re.compile(r"pacemaker-controld\[\d+\]:.*Result of monitor operation for (\S+) on \S+: "
+                         r"(not running|error)"), "{0} monitor: {1}"),
 ]
 # RSYSLOG_FileFormat: "2026-11-26T03:30:50.123456+00:00 ha1 heartbeat: [123]: info: ..."
 STAMPED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-]\d\d:\d\d|\S+Z)\s+(\S+)\s+(.*)$")
 
 
+# Pacemaker's resources (lab.model.pacemaker.RESOURCES) by the agent heartbeat runs for each
+AGENT_OF = dict(zip(RESOURCES, ("IPaddr2", "Filesystem", "apache2")))
+
+
 def classify(line: str) -> tuple[str, str] | None:
-    """The (kind, short text) of a heartbeat log line worth showing, or None."""
+    """The (kind, short text) of a cluster log line worth showing (heartbeat's, or
+    Pacemaker's and Corosync's), or None."""
     for kind, rx, fmt in PATTERNS:
         m = rx.search(line)
         if m:
-            return kind, fmt.format(*m.groups())
+            return kind, fmt.format(*(AGENT_OF.get(g, g) for g in m.groups()))
     return None
 
 

@@ -6,13 +6,16 @@ the workshop, CTS and the exerciser run there."""
 from __future__ import annotations
 
 from ..engine.handle import LabHandle
+from ..errors import CommandError
 from ..model.config import LabConfig
+from .pacemaker import PACEMAKERD, PacemakerNode
 from ..model.contract import (APACHE_KILL, APACHE_RESOURCE, APACHE_RUNNING, AUDIT_WINDOW_FILE, AUTOSTART_MARK,
                               BOOTED_MARK, FAULT_CHAIN_IN, FAULT_CHAIN_OUT, HA_CF_FILE, HA_DEBUG, HA_ETC, HA_LOG,
                               HARESOURCES_FILE, HB_STANDBY, HB_TAKEOVER, HEARTBEAT_PROCESS, HEARTBEAT_STARTED,
                               IPFAIL, MESSAGES, SEND_ARP, SERIAL_DEVICE, SHARE_MOUNT)
 
-HELD = ("heartbeat", "vip", "mounted", "apache")
+HELD = ("heartbeat", "vip", "mounted", "apache")  # "heartbeat": the node's cluster stack runs
+STACK_PROCESS = {"heartbeat": HEARTBEAT_PROCESS, "pacemaker": PACEMAKERD}  # pgrep -f patterns
 NodeState = dict  # {"container": str, "heartbeat", "vip", "mounted", "apache": bool}
 IPFAIL_TAIL = 400  # ipfail's lines of the debug log read: the running ipfail's recent ones
 # heartbeat's lines on fencing its peer (hb_resource.c, cluster-glue's plugins)
@@ -20,9 +23,10 @@ FENCE_LINE = r"Resetting node|now reset|not reset|STONITH of .* failed|OPERATOR 
 
 
 # ---- build and parse: pure -----------------------------------------------------------------
-def holds_script(vip: str) -> str:
-    """One exec for all four: the waits poll this on every node several times a second."""
-    return (f"pgrep -f '{HEARTBEAT_PROCESS}' >/dev/null && echo heartbeat=1 || echo heartbeat=0; "
+def holds_script(vip: str, process: str = HEARTBEAT_PROCESS) -> str:
+    """One exec for all four: the waits poll this on every node several times a second.
+    `process`: the cluster stack's (heartbeat's master control, or pacemakerd)."""
+    return (f"pgrep -f '{process}' >/dev/null && echo heartbeat=1 || echo heartbeat=0; "
             f"ip -4 -o addr show dev eth0 | grep -q ' {vip}/' && echo vip=1 || echo vip=0; "
             f"awk '$2==\"{SHARE_MOUNT}\"{{m=1}} END{{print \"mounted=\" (m?1:0)}}' /proc/mounts; "
             f"{APACHE_RUNNING} && echo apache=1 || echo apache=0")
@@ -39,10 +43,18 @@ def parse_holds(output: str) -> dict[str, bool] | None:
     return held if len(held) == len(HELD) else None
 
 
+TRANSITION_PATTERN = "[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource"  # heartbeat's movers
+
+
+def transition_processes_script() -> str:
+    """heartbeat's resource movers running now, as `pgrep -a` lists them (a diagnosis)."""
+    return f"pgrep -a -f '{TRANSITION_PATTERN}' || true"
+
+
 def in_transition_script() -> str:
     """Exit 0 while heartbeat acquires or releases resources: its resource scripts run, or it
     says so itself (`cl_status rscstatus` is "transition"). One exec, not three (bench/LOAD.md)."""
-    return ("pgrep -f '[R]esourceManager|[h]b_standby|[h]b_takeover|[r]eq_resource' >/dev/null && exit 0; "
+    return (f"pgrep -f '{TRANSITION_PATTERN}' >/dev/null && exit 0; "
             f"pgrep -f '{HEARTBEAT_PROCESS}' >/dev/null || exit 1; "
             "[ \"$(cl_status rscstatus 2>/dev/null)\" = transition ]")
 
@@ -208,8 +220,17 @@ def stop_script(command: str) -> str:
 
 # the article's serial test: `cat < /dev/ttyS0` on one node, `echo ... > /dev/ttyS0` on the other
 def serial_read_script(text: str, ready: str) -> str:
-    """Read the cable until `text` arrives; `ready` exists once the reader has the port open."""
+    """Read the cable until `text` arrives; `ready` exists once the reader is about to open
+    the port (a line sent before the open waits in the pty: the cable's keeper holds it open)."""
     return f"touch {ready}; grep -m1 -F '{text}' < {SERIAL_DEVICE}"
+
+
+def serial_cable_state_script() -> str:
+    """What a failed serial test should show: where the port points, who holds it, and the
+    cable's processes (a socat restarted since makes a new pty)."""
+    return (f"ls -l {SERIAL_DEVICE}; ps -eo pid,etime,args | grep -E '[s]ocat|[s]erial-cable'; "
+            f"for p in /proc/[0-9]*; do ls -l $p/fd 2>/dev/null | grep -q pts/ && "
+            f"echo \"holds a pty: $(tr '\\0' ' ' < $p/cmdline)\"; done")
 
 
 def serial_write_script(text: str) -> str:
@@ -243,11 +264,11 @@ def after_cts_script() -> str:
             "|| kill -9 $p; done; true")
 
 
-def window_write_script(lines: str, unless: str = "false") -> str:
-    """Rewrite the audit window file with `lines` (shell; $n is ha-log's length now), unless
-    `unless` (shell) holds."""
+def window_write_script(lines: str, unless: str = "false", log: str = HA_LOG) -> str:
+    """Rewrite the audit window file with `lines` (shell; $n is the length of `log`, the
+    stack's log, now), unless `unless` (shell) holds."""
     return (f'f={AUDIT_WINDOW_FILE}; mkdir -p "${{f%/*}}"; touch "$f"; {unless} && exit 0; '
-            f'n=$(wc -l < {HA_LOG} 2>/dev/null || echo 0); '
+            f'n=$(wc -l < {log} 2>/dev/null || echo 0); '
             f'{{ {lines}; }} > "$f.new"; mv "$f.new" "$f"')
 
 
@@ -296,7 +317,8 @@ class Node:
         status = self.lab.container_status(self.name)
         if status != "running":
             return {"container": status, **dict.fromkeys(HELD, False)}
-        held = parse_holds(self.lab.sh(self.name, holds_script(self.lab.cfg.vip), timeout=10).output)
+        script = holds_script(self.lab.cfg.vip, STACK_PROCESS[self.lab.cfg.stack])
+        held = parse_holds(self.lab.sh(self.name, script, timeout=10).output)
         if held is None:
             return {**dict.fromkeys(HELD, False), "container": self.lab.container_status(self.name)}
         return {"container": "running", **held}
@@ -308,6 +330,9 @@ class Node:
         return self.lab.sh(self.name, in_transition_script(), timeout=10).ok
 
     def ha_log(self, lines: int | None = None) -> str:
+        """The cluster stack's log: heartbeat's ha-log, or Corosync's and Pacemaker's."""
+        if self.lab.cfg.stack == "pacemaker":
+            return PacemakerNode(self.lab, self.name).log(lines)
         return self.lab.run(self.name, ha_log_argv(lines), timeout=10).output
 
     def last_fence(self) -> str | None:
@@ -332,8 +357,12 @@ class Node:
     def drops(self) -> list[tuple[str, str]]:
         return parse_drops(self.lab.sh(self.name, fault_rules_script(), timeout=10).output)
 
-    def clear_drops(self):  # noqa: ANN201 - the engine's Result: a node that stopped meanwhile did not run it
-        return self.lab.sh(self.name, clear_rules_script())
+    def clear_drops(self) -> None:
+        """Remove the fault rules. A node that stopped meanwhile (a board reset it) boots
+        without them: its network namespace is new."""
+        res = self.lab.sh(self.name, clear_rules_script())
+        if res.ran and not res.ok:
+            raise CommandError(f"in {self.name}: removing the fault rules exited {res.code}: {res.output.strip()}")
 
     def start_apache(self) -> None:
         """Apache started by heartbeat's own resource script, as heartbeat would."""

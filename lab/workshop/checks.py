@@ -71,6 +71,11 @@ def evaluate(lab: LabHandle, check: Check, interval: float = 0.5, patient: bool 
         time.sleep(interval)
 
 
+def each_node(make: Callable[[str], Check]) -> tuple[Check, ...]:
+    """The same check made for each node (`make` takes the node's name)."""
+    return tuple(make(n) for n in NODES)
+
+
 # ---- what a check can look at -------------------------------------------------------------------
 def _out(lab: LabHandle, node: str, argv: list[str]) -> tuple[int, str]:
     return Host(lab, node).ask(argv)

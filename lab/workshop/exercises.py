@@ -6,32 +6,27 @@ An exercise may begin with something the lab does to the cluster (`lab exercise 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Callable
 
 from .. import heartbeat, recovery, scenario
 from ..engine.handle import LabHandle
 from ..faults import inject
 from ..model import hacf
-from ..model.config import CLIENT, NODES, Timing, check_timing
+from ..model.config import CLIENT, Timing, check_timing
 from ..model.contract import HA_CF_FILE, HA_LOG, IPFAIL, SERIAL_DEVICE
 from ..observe.audit import audit
 from ..observe.state import link_status, wait_serving, who_serves
 from ..waiting import wait_until
-from .checks import Check, Probe, file_matches, process, same_file
+from .checks import Check, Probe, each_node, file_matches, process, same_file
 from .solutions import Solution
-from .steps import Step
+from .migration import MIGRATE
+from .steps import Exercise
 
 TARGET = 5.0  # seconds: the fast-takeover exercise's goal for a crash of the master
 # what a takeover after the detection takes on a trainee's quiet lab, with room: 0.7-1.6 s
 # measured with up to two other labs busy (bench/LOAD.md). Not lab.model.config's TAKEOVER_BUDGET,
 # which allows the worst load the test suite puts on a 2-core machine
 TAKEOVER_ALLOWANCE = 2.0
-
-
-@dataclass(frozen=True)
-class Exercise(Step):
-    setup: Callable[[LabHandle], None] | None = None  # what `lab exercise NAME` does to the cluster first
 
 
 def _timers(lab: LabHandle, node: str) -> dict[str, float]:
@@ -114,10 +109,6 @@ def _reconfigure(**changes: object) -> Callable[[LabHandle], None]:
     return lambda lab: heartbeat.reconfigure(lab, **changes)
 
 
-def _both(make: Callable[[str], Check]) -> tuple[Check, ...]:
-    return tuple(make(n) for n in NODES)
-
-
 EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "fast-takeover", f"Take over a crash within {TARGET:g} s", "Beyond the article: heartbeat's timers (ha.cf)",
@@ -126,7 +117,7 @@ EXERCISES: tuple[Exercise, ...] = (
         f"{TARGET:g} s; heartbeat's own rules still hold (deadtime above twice keepalive, initdead at least "
         "deadtime). Restart heartbeat, master first. `lab check fast-takeover` kills the master and measures.",
         lambda cfg: (
-            *_both(lambda n: Check(f"fast-timers-{n}", f"ha.cf on {n} allows a takeover within {TARGET:g} s",
+            *each_node(lambda n: Check(f"fast-timers-{n}", f"ha.cf on {n} allows a takeover within {TARGET:g} s",
                                    fast_timers(n), f"deadtime at most {TARGET - TAKEOVER_ALLOWANCE:g} s (the "
                                    "takeover itself takes up to 2 s), keepalive below half of it, initdead >= "
                                    "deadtime; e.g. keepalive 500ms, deadtime 2, warntime 1, initdead 4")),
@@ -145,14 +136,14 @@ EXERCISES: tuple[Exercise, ...] = (
         "article's /usr/lib/heartbeat). Restart heartbeat, master first. `lab check ipfail` cuts the master off "
         "from its clients and the ping node (serial cable and storage intact) and watches the service move.",
         lambda cfg: (
-            *_both(lambda n: Check(f"ping-node-{n}", f"ha.cf on {n} pings ha3 ({cfg.lan_ip(CLIENT)})",
+            *each_node(lambda n: Check(f"ping-node-{n}", f"ha.cf on {n} pings ha3 ({cfg.lan_ip(CLIENT)})",
                                    file_matches(n, HA_CF_FILE,
                                                 rf"^\s*ping(_group\s+\S+)?\s+.*\b{re.escape(cfg.lan_ip(CLIENT))}\b"),
                                    f"add `ping {cfg.lan_ip(CLIENT)}`")),
-            *_both(lambda n: Check(f"ipfail-respawn-{n}", f"ha.cf on {n} respawns ipfail",
+            *each_node(lambda n: Check(f"ipfail-respawn-{n}", f"ha.cf on {n} respawns ipfail",
                                    file_matches(n, HA_CF_FILE, rf"^\s*respawn\s+hacluster\s+{re.escape(IPFAIL)}"),
                                    f"add `respawn hacluster {IPFAIL}` and `apiauth ipfail gid=haclient uid=hacluster`")),
-            *_both(lambda n: Check(f"ipfail-runs-{n}", f"ipfail runs on {n}", process(n, "ipfail"),
+            *each_node(lambda n: Check(f"ipfail-runs-{n}", f"ipfail runs on {n}", process(n, "ipfail"),
                                    "restart heartbeat (master first): it starts what ha.cf respawns")),
             Check("ipfail-measured", "cut off from its clients, the master hands over (measured)",
                   measured("isolate", ipfail_moved), f"read {HA_LOG} on both nodes: ipfail must see the ping node "
@@ -167,7 +158,7 @@ EXERCISES: tuple[Exercise, ...] = (
         "find the cause on the nodes (it is in their firewall: iptables -S) and remove it, on both. heartbeat "
         "then settles who owns the resources.",
         lambda cfg: (
-            *_both(lambda n: Check(f"links-up-{n}", f"{n} sees both of its peer's links up", links_up(n),
+            *each_node(lambda n: Check(f"links-up-{n}", f"{n} sees both of its peer's links up", links_up(n),
                                    "both links are down: look at the nodes' firewall rules (iptables -S) and "
                                    "remove what drops the peer's traffic", wait=cfg.failover_wait)),
             Check("one-owner", "one node holds the VIP, /ha and Apache; the other none", one_owner,
@@ -184,7 +175,7 @@ EXERCISES: tuple[Exercise, ...] = (
         "instead of two). `lab check auto-failback-off` runs that test and then gives the master its resources "
         "back (hb_takeover).",
         lambda cfg: (
-            *_both(lambda n: Check(f"failback-off-{n}", f"ha.cf on {n} says auto_failback off",
+            *each_node(lambda n: Check(f"failback-off-{n}", f"ha.cf on {n} says auto_failback off",
                                    file_matches(n, HA_CF_FILE, r"^\s*auto_failback\s+off\b"),
                                    "set `auto_failback off` (on both nodes: heartbeat refuses to differ)")),
             Check("failback-off-measured", "the backup keeps serving when the master returns (measured)",
@@ -193,4 +184,5 @@ EXERCISES: tuple[Exercise, ...] = (
         ),
         Solution(act=_reconfigure(auto_failback="off")),
     ),
+    MIGRATE,
 )

@@ -10,6 +10,7 @@ from typing import Callable
 
 from ..engine.handle import LabHandle
 from ..errors import ConfigError
+from .. import pacemaker
 from ..model.config import LabConfig
 from . import solutions
 from .course import check_step
@@ -35,7 +36,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("apache", "Apache serving from the shared disk", "apache-layout"),
     Stage("heartbeat", "heartbeat's three files: authkeys, ha.cf, haresources", "authkeys"),
     Stage("start", "starting the cluster and the browser test", "start-cluster"),
-    Stage("failover", "the failover test (the finished cluster: the default)", "failover-test"),
+    Stage("failover", "the failover test (the finished cluster)", "failover-test"),
 )
 FIRST, FINAL = STAGES[0].id, STAGES[-1].id
 
@@ -63,6 +64,8 @@ def solve(lab: LabHandle, steps: tuple[Step, ...]) -> None:
     """Catch up: the reference solution of each step whose checks do not all pass yet, in
     order; a step already done (by the trainee or an earlier solve) is left as it is."""
     for step in steps:
+        if lab.cfg.stack == "pacemaker" and not isinstance(step, Exercise):
+            continue  # the article's steps are heartbeat's; a Pacemaker lab came up (or migrated) past them
         # an exercise's checks measure by breaking the cluster: its solution is simply applied
         if not isinstance(step, Exercise) and check_step(lab, step, patient=False).ok:
             lab.say(f"solve: {step.title} [{step.id}]: already done")
@@ -84,6 +87,11 @@ def replay(lab: LabHandle) -> list[tuple[str, Callable[[LabHandle], None]]]:
     step's solution), then the article's steps before the stage, by the lab's reference
     solution, in order."""
     steps: list[tuple[str, Callable[[LabHandle], None]]] = []
+    if lab.cfg.stack == "pacemaker":  # the article's machines, then its cluster on Pacemaker
+        for s in find_stage("heartbeat").steps_before:
+            steps.append((f"the article's step {s.id!r}: {s.title}", _said(s)))
+        steps.append(("the article's cluster on Pacemaker and Corosync", pacemaker.start_cluster))
+        return steps
     if lab.cfg.stage == FIRST:
         steps.append(("test the serial cable (the article's cat/echo test)", solutions.SERIAL_CABLE.run))
     for s in find_stage(lab.cfg.stage).steps_before:

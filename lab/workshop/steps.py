@@ -21,8 +21,8 @@ from ..roles import host
 from ..roles.host import Host
 from ..roles.node import mount_test_script, parse_mount_test
 from . import solutions
-from .checks import (Check, Probe, Settled, address, cl_status, exists, file_matches, file_mode, mounted, page,
-                     process, same_file, symlink)
+from .checks import (Check, Probe, Settled, address, cl_status, each_node, exists, file_matches, file_mode, mounted,
+                     page, process, same_file, symlink)
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class Step:
         """todo with the lab's own values: {lan}, {vip}, {master}, {backup}, {cluster}, {fstype}."""
         return self.todo.format(lan=cfg.lan, vip=cfg.vip, master=cfg.master, backup=cfg.backup,
                                 cluster=cfg.cluster, fstype=cfg.share_fstype)
+
+
+@dataclass(frozen=True)
+class Exercise(Step):
+    setup: Callable[[LabHandle], None] | None = None  # what `lab exercise NAME` does to the cluster first
 
 
 def _read(lab: LabHandle, node: str, path: str) -> str:
@@ -197,16 +202,12 @@ def page_file(node: str, path: str, text: Callable[[LabConfig], str]) -> Callabl
 
 
 # ---- the steps ------------------------------------------------------------------------------------
-def _both(make: Callable[[str], Check]) -> tuple[Check, ...]:
-    return tuple(make(n) for n in NODES)
-
-
 STEPS: tuple[Step, ...] = (
     Step("serial-cable", "Test the serial cable", "Establish a serial connection",
          "On ha1: cat < /dev/ttyS0. On ha2: echo \"Serial Connection test\" > /dev/ttyS0. Then the other way "
          "round. (heartbeat reads the port too: test it while heartbeat is stopped.)",
          lambda cfg: (
-             *_both(lambda n: Check(f"serial-device-{n}", f"{n} has its end of the cable, {SERIAL_DEVICE}",
+             *each_node(lambda n: Check(f"serial-device-{n}", f"{n} has its end of the cable, {SERIAL_DEVICE}",
                                     exists(n, SERIAL_DEVICE),
                                     f"the cable's end is made at boot: restart {n} (lab heal) if it is missing")),
              Check("serial-carries-bytes", "the cable carries bytes both ways", serial_carries_bytes,
@@ -234,11 +235,11 @@ STEPS: tuple[Step, ...] = (
          "On ha1 and ha2: add the line `nfsha:/ha /ha <type> noauto,rw,hard 0 0` to /etc/fstab (<type> is nfs, "
          "or fuse.nfs4fuse where the kernel has no NFS client). heartbeat will mount it: do not mount it at boot.",
          lambda cfg: (
-             *_both(lambda n: Check(f"fstab-line-{n}", f"/etc/fstab on {n} has the share's line",
+             *each_node(lambda n: Check(f"fstab-line-{n}", f"/etc/fstab on {n} has the share's line",
                                     file_matches(n, "/etc/fstab", rf"^{re.escape(cfg.share_source)}\s+"
                                                  rf"{SHARE_MOUNT}\s+{re.escape(cfg.share_fstype)}\s+\S*rw\S*"),
                                     f"add `{cfg.share_source} {SHARE_MOUNT} {cfg.share_fstype} noauto,rw,hard 0 0`")),
-             *_both(lambda n: Check(f"fstab-noauto-{n}", f"/etc/fstab on {n} does not mount /ha at boot",
+             *each_node(lambda n: Check(f"fstab-noauto-{n}", f"/etc/fstab on {n} does not mount /ha at boot",
                                     file_matches(n, "/etc/fstab", rf"^{re.escape(cfg.share_source)}\s+"
                                                  rf"{SHARE_MOUNT}\s+\S+\s+\S*noauto"),
                                     "add noauto to the options: heartbeat alone mounts /ha, on one node at a time")),
@@ -251,7 +252,7 @@ STEPS: tuple[Step, ...] = (
                      exists(NFS_SERVER, f"{SHARE_MOUNT}/hahbcode/www/{f}"),
                      "mount /ha on ha1, then cd /ha; tar xvfz hahbcode.tar.gz")
                for f in ("index.html", "hostname.html")),
-             *_both(lambda n: Check(f"share-unmounted-{n}", f"/ha is not mounted by hand on {n}",
+             *each_node(lambda n: Check(f"share-unmounted-{n}", f"/ha is not mounted by hand on {n}",
                                     not_mounted_by_hand(n),
                                     f"cd /; umount /ha on {n}: from now on heartbeat alone mounts it")),
          ), solutions.SAMPLE_PAGES),
@@ -269,10 +270,10 @@ STEPS: tuple[Step, ...] = (
              Check("index-page-file", f"the share's index.html names the cluster {cfg.cluster}",
                    page_file(NFS_SERVER, f"{SHARE_MOUNT}/www/html/index.html", index_text)(cfg),
                    f"cp /ha/hahbcode/www/index.html /ha/www/html/ and replace {ARTICLE_CLUSTER} by {cfg.cluster}"),
-             *_both(lambda n: Check(f"docroot-link-{n}", f"/var/www/html on {n} links to the shared /ha/www/html",
+             *each_node(lambda n: Check(f"docroot-link-{n}", f"/var/www/html on {n} links to the shared /ha/www/html",
                                     symlink(n, "/var/www/html", "/ha/www/html"),
                                     "mv /var/www/html /var/www/htmllocal; ln -s /ha/www/html /var/www/html")),
-             *_both(lambda n: Check(f"hostname-page-{n}", f"/var/www/htmllocal/hostname.html on {n} names {n} "
+             *each_node(lambda n: Check(f"hostname-page-{n}", f"/var/www/htmllocal/hostname.html on {n} names {n} "
                                     f"and the cluster {cfg.cluster}",
                                     page_file(n, "/var/www/htmllocal/hostname.html",
                                               lambda c, n=n: hostname_text(c, n))(cfg),
@@ -281,7 +282,7 @@ STEPS: tuple[Step, ...] = (
              Check("hostname-link-on-share", "the share's hostname.html links to each node's local page",
                    symlink(NFS_SERVER, f"{SHARE_MOUNT}/www/html/hostname.html", "/var/www/htmllocal/hostname.html"),
                    "ln -s /var/www/htmllocal/hostname.html /ha/www/html/hostname.html (with /ha mounted)"),
-             *_both(lambda n: Check(f"apache-layout-unmounted-{n}", f"/ha is not mounted by hand on {n}",
+             *each_node(lambda n: Check(f"apache-layout-unmounted-{n}", f"/ha is not mounted by hand on {n}",
                                     not_mounted_by_hand(n),
                                     f"cd /; umount /ha on {n}: heartbeat alone mounts it")),
          ), solutions.APACHE_LAYOUT),
@@ -289,10 +290,10 @@ STEPS: tuple[Step, ...] = (
          "On both nodes: /etc/ha.d/authkeys with `auth 1` and `1 sha1 <key>` (or md5 <key>, or crc), the same "
          "on both; chmod 600.",
          lambda cfg: (
-             *_both(lambda n: Check(f"authkeys-mode-{n}", f"authkeys on {n} is mode 600",
+             *each_node(lambda n: Check(f"authkeys-mode-{n}", f"authkeys on {n} is mode 600",
                                     file_mode(n, AUTHKEYS_FILE, 0o600),
                                     "chmod 600 /etc/ha.d/authkeys: heartbeat refuses to start otherwise")),
-             *_both(lambda n: Check(f"authkeys-valid-{n}", f"authkeys on {n} names a key with crc, md5 or sha1",
+             *each_node(lambda n: Check(f"authkeys-valid-{n}", f"authkeys on {n} names a key with crc, md5 or sha1",
                                     authkeys_sound(n), "write `auth 1` then `1 sha1 <secret>`")),
              Check("authkeys-same", "authkeys is the same on both nodes", same_file(AUTHKEYS_FILE),
                    "copy authkeys from one node to the other: the keys and methods must match"),
@@ -301,15 +302,15 @@ STEPS: tuple[Step, ...] = (
          "On both nodes: the article's ha.cf, with the lab's node names (ha1, ha2), the serial port /dev/ttyS0, "
          "and an Ethernet medium (`ucast eth0 <peer address>` or `bcast eth0`).",
          lambda cfg: (
-             *_both(lambda n: Check(f"hacf-nodes-{n}", f"ha.cf on {n} names both nodes as `uname -n` does",
+             *each_node(lambda n: Check(f"hacf-nodes-{n}", f"ha.cf on {n} names both nodes as `uname -n` does",
                                     hacf_nodes_match_uname(n), "node lines must equal `uname -n`: node ha1, node ha2")),
-             *_both(lambda n: Check(f"hacf-timers-{n}", f"ha.cf on {n}: deadtime above 2 x keepalive, "
+             *each_node(lambda n: Check(f"hacf-timers-{n}", f"ha.cf on {n}: deadtime above 2 x keepalive, "
                                     "initdead at least deadtime", hacf_timers_sound(n),
                                     "heartbeat refuses deadtime <= 2 x keepalive; initdead must be >= deadtime")),
-             *_both(lambda n: Check(f"hacf-serial-{n}", f"ha.cf on {n} uses the serial cable {SERIAL_DEVICE}",
+             *each_node(lambda n: Check(f"hacf-serial-{n}", f"ha.cf on {n} uses the serial cable {SERIAL_DEVICE}",
                                     hacf_medium(n, "serial"), f"add `serial {SERIAL_DEVICE}` (and `baud 19200` "
                                     "before it)")),
-             *_both(lambda n: Check(f"hacf-lan-{n}", f"ha.cf on {n} also heartbeats over the LAN",
+             *each_node(lambda n: Check(f"hacf-lan-{n}", f"ha.cf on {n} also heartbeats over the LAN",
                                     hacf_medium(n, "ethernet"), "add `ucast eth0 <the other node's address>` "
                                     "(or `bcast eth0`): two media, so one cut cable is not a failover")),
          ), solutions.HA_CF),
@@ -328,13 +329,13 @@ STEPS: tuple[Step, ...] = (
          "/etc/rc.d/init.d/heartbeat start on ha1, then on ha2. Check /var/log/ha-log (and /var/log/messages if "
          "it fails).",
          lambda cfg: (
-             *_both(lambda n: Check(f"heartbeat-runs-{n}", f"heartbeat runs on {n}",
+             *each_node(lambda n: Check(f"heartbeat-runs-{n}", f"heartbeat runs on {n}",
                                     process(n, HEARTBEAT_PROCESS, label="heartbeat", full=True),
                                     f"/etc/rc.d/init.d/heartbeat start on {n}; if it fails, read /var/log/messages")),
              Check("master-started-first", f"heartbeat was started on the master ({cfg.master}) first",
                    started_master_first(cfg), "stop heartbeat on both nodes, start it on the master, then the backup",
                    wait=cfg.failover_wait),
-             *_both(lambda n: Check(f"peer-active-{n}", f"{n} sees its peer active",
+             *each_node(lambda n: Check(f"peer-active-{n}", f"{n} sees its peer active",
                                     cl_status(n, lambda lab, n=n: ["nodestatus", lab.cfg.hb_peer(n)], "active"),
                                     "both nodes must run heartbeat with the same authkeys and see each other",
                                     wait=cfg.failover_wait)),

@@ -5,6 +5,7 @@ a scenario's result. The root conftest.py holds the hooks and fixtures, and impo
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -30,7 +31,7 @@ NETS = {
     "class-engine-fenced": 60, "class-engine-fenced-mgmt": 62,
     "rootless-probe": 70,
     "fencing": 86, "fencing-mgmt": 88,
-    "bad-input-twice": 92, "walk": 94, "bad-input": 96,
+    "bad-input-twice": 92, "walk": 94, "bad-input": 96, "pacemaker": 100, "pacemaker-mgmt": 102,
 }
 MAIN_NET = NETS["session"]
 
@@ -41,7 +42,9 @@ def _prefix(index: int) -> str:
 
 def _names(prefix: str) -> tuple[str, ...]:
     return (prefix, f"{prefix}-fail", f"{prefix}-bad", f"{prefix}-a", f"{prefix}-b", f"{prefix}-c01",
-            f"{prefix}-c02", f"{prefix}-walk", f"{prefix}-fence", f"{prefix}-soak", f"{prefix}-example")
+            f"{prefix}-c02", f"{prefix}-walk", f"{prefix}-fence", f"{prefix}-soak", f"{prefix}-pcmk",
+            # the example project's, on two xdist workers, one test making a lab of its own
+            *(f"{prefix}-example-gw{w}{f}" for w in (0, 1) for f in ("", "-f1")))
 
 
 # labs whose addresses come from the pool (a class, the class engine's class) pick them from a
@@ -64,7 +67,7 @@ ALL_TEST_LABS = tuple(n for i in range(MAX_WORKERS) for n in _names(_prefix(i)))
 # (balanced by measured times: on 2026-12-04 about 13.5 min each, the example project on the
 # session lab's worker)
 SIDE_MODULES = ("test_fencing", "test_workshop_walk", "test_classroom", "test_soak", "test_bad_input",
-                "test_workshop_exercises")
+                "test_workshop_exercises", "test_pacemaker")
 
 
 def make_config(name: str = TEST_LAB, net: int = MAIN_NET, **changes: object) -> LabConfig:
@@ -93,6 +96,12 @@ def lab_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subpro
 def lab_cli_on(lab: LabHandle, *args: str) -> subprocess.CompletedProcess:
     """`lab ARGS... --name LAB`."""
     return lab_cli(*args, "--name", lab.cfg.name)
+
+
+def checked(lab: LabHandle, step: str) -> tuple[int, dict[str, dict]]:
+    """`lab check STEP --json` as a trainee runs it: its exit code and each check by name."""
+    res = lab_cli_on(lab, "check", step, "--json")
+    return res.returncode, {c["name"]: c for s in json.loads(res.stdout)["steps"] for c in s["checks"]}
 
 
 def assert_steps_as_expected(result: dict) -> None:

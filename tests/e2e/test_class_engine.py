@@ -70,15 +70,15 @@ def klass(engine, tmp_path_factory):  # noqa: ANN001, ANN201
     """A class of two on the class engine, at the stage nfs, started without --trust-trainees."""
     state = tmp_path_factory.mktemp("class-engine-state")
     env = {**os.environ, "LAB_STATE_HOME": str(state)}
-    lab_cli("class", "down", "--class", PREFIX, "--engines", classengine.CONTEXT, env=env)  # an interrupted run's
-    up = lab_cli("class", "up", "--engines", classengine.CONTEXT, "--count", "2", "--prefix", PREFIX, "--stage", "nfs",
+    lab_cli("class", "down", "--class", PREFIX, "--engines", classengine.CONTEXT, "--yes", env=env)  # an interrupted run's
+    up = lab_cli("class", "up", "--engines", classengine.CONTEXT, "--count", "2", "--class", PREFIX, "--stage", "nfs",
                  "--timing", "fast", env=env)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         client = docker_client(classengine.CONTEXT)
         yield [LabHandle.attach(f"{PREFIX}0{i}", client) for i in (1, 2)], up, env
     finally:
-        down = lab_cli("class", "down", "--class", PREFIX, "--engines", classengine.CONTEXT, env=env)
+        down = lab_cli("class", "down", "--class", PREFIX, "--engines", classengine.CONTEXT, "--yes", env=env)
         assert down.returncode == 0, down.stdout + down.stderr
 
 

@@ -116,6 +116,18 @@ def test_status_json_reports_urls_serving_node_and_node_states(lab: LabHandle):
     assert st["hostnames"] == {"ha1": "ha1", "ha2": "ha2"} and st["source"] is None  # the article's own files
 
 
+def test_lab_exec_runs_a_command_on_a_node_and_passes_its_output_and_exit_code_through(lab: LabHandle):
+    """What a script or CI job does instead of `lab shell`: no terminal, the command's exit code."""
+    res = lab_cli("exec", "--name", lab.cfg.name, "ha2", "--", "sh", "-c", "uname -n; echo oops >&2; exit 3",
+                  timeout=60)
+    assert res.returncode == 3, res.stderr
+    # both streams in one, each line whole; their order across the two is the engine's (Docker
+    # reads the command's stdout and stderr pipes apart: run 36 got "oops" first)
+    assert sorted(res.stdout.splitlines()) == sorted([lab.cfg.hb_name("ha2"), "oops"]), res.stdout
+    res = lab_cli("exec", "--name", lab.cfg.name, "ha1", "--", "cl_status", "hbstatus", timeout=60)
+    assert (res.returncode, res.stdout.strip()) == (0, "Heartbeat is running on this machine."), res.stderr
+
+
 def test_a_proxy_in_the_environment_is_not_used_for_the_labs_own_addresses(lab: LabHandle):
     """Behind a company's proxy (or on a CI runner with one) http_proxy is set and names a
     host that cannot reach the lab's private addresses; `lab status` must still see the

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from labtest import TEST_LAB
-from lab.engine.labels import APP, LABEL_APP, lab_filter
+from lab.engine.labels import APP, LABEL_APP, lab_filter, lab_names
 from lab.model.custom import IMAGE_INIT_SCRIPTS, IMAGE_RESOURCE_SCRIPTS
 from lab.model.topology import image_name
 
@@ -58,7 +58,7 @@ def test_the_check_knows_the_resource_scripts_of_the_node_image(docker) -> None:
 
 
 def test_the_example_project_passes_with_only_the_wheel_and_the_plugin(docker, tmp_path: Path) -> None:  # noqa: ANN001
-    # the wheel, built as a release would be, installed into a fresh virtual environment
+    # the wheel, built as a release would be (make wheel), installed into a fresh virtual environment
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
                    check=True, timeout=600)
@@ -66,19 +66,22 @@ def test_the_example_project_passes_with_only_the_wheel_and_the_plugin(docker, t
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, str(wheel), "pytest"], check=True, timeout=900)
-    # the project, in a directory of its own, as another project would have it
+    subprocess.run([*pip, str(wheel), "pytest", "pytest-xdist"], check=True, timeout=900)
+    # the project, in a directory of its own, as another project would have it; run on two
+    # xdist workers, as a CI job would: each worker its own lab (NAME-gw0, NAME-gw1: its own
+    # addresses and port), and one test makes a third. (Without --lab-name each session's
+    # NAME is random; here it is one the suite's clean-up knows, should this test be cut short.)
     project = tmp_path / "status-page"
     shutil.copytree(EXAMPLE, project)
-    name = f"{TEST_LAB}-example"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTEST_ADDOPTS")}
-    res = subprocess.run([str(env_dir / "bin" / "pytest"), "--lab-name", name], cwd=project, env=env,
-                         capture_output=True, text=True, timeout=900)
+    name = f"{TEST_LAB}-example"
+    res = subprocess.run([str(env_dir / "bin" / "pytest"), "-n", "2", "--lab-name", name],
+                         cwd=project, env=env, capture_output=True, text=True, timeout=900)
     print(res.stdout[-6000:], res.stderr[-3000:])
     assert res.returncode == 0, res.stdout[-4000:]
-    assert "3 passed" in res.stdout
-    # the plugin took its lab down
-    assert lab_objects(docker, name) == []
+    assert "4 passed" in res.stdout
+    # the plugin took down every lab it made
+    assert {n for n in lab_names(docker) if n.startswith(name)} == set()
     # and the wheel's `lab` works outside this repository, from the install
     res = subprocess.run([str(env_dir / "bin" / "lab"), "scenario", "list"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)

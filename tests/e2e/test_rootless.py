@@ -22,6 +22,9 @@ from lab.engine.handle import docker_client
 from lab.engine.labels import LABEL_LAB, lab_labels
 from lab.model.topology import image_name, topology
 
+# it makes a user, subordinate ids and device modes on this machine: make test-host, not make test
+pytestmark = pytest.mark.host
+
 NODE_IMAGE = image_name("node")
 PROBE_NAME = f"{TEST_LAB}-rootless"  # the label of the one container these tests start there
 

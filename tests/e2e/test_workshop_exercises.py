@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import pytest
 
-from labtest import lab_cli_on
+from labtest import checked, lab_cli_on
 from lab import heartbeat, scenario
 from lab.engine.handle import LabHandle
 from lab.model.config import NODES, TIMINGS
@@ -17,12 +17,6 @@ from lab.model.contract import FAULT_CHAIN_IN, FAULT_CHAIN_OUT
 from lab.observe.state import who_serves
 from lab.recovery import heal
 
-
-
-def checked(lab: LabHandle, name: str) -> tuple[int, dict[str, dict]]:
-    res = lab_cli_on(lab, "check", name, "--json")
-    report = json.loads(res.stdout)
-    return res.returncode, {c["name"]: c for s in report["steps"] for c in s["checks"]}
 
 
 @pytest.fixture
@@ -56,6 +50,7 @@ def test_fast_takeover_refuses_slow_timers_and_measures_a_crash_within_5_s(heale
     assert "the crash of the master cost clients" in checks["fast-takeover-measured"]["seen"]
 
 
+@pytest.mark.slow  # three restarts of the cluster with new timers and a measured crash (about 110 s): make test-slow
 def test_timers_a_solution_changes_are_what_status_and_a_scenarios_bounds_read_afterwards(healed: LabHandle):
     lab = healed
     try:

@@ -190,11 +190,13 @@ class Cell:
         elif engine == "rootless":
             if not self.step("lab engine rootless (the images copied)", self.rootless).get("ok"):
                 return self.result(t0)
-            self.step("docker pause on the rootless engine (cgroup v2)", self.pause_works)
-            # nfs-ganesha cannot serve from a user namespace (README, Known limits): the lab
+            self.step("pause: docker pause on the rootless engine (cgroup v2, the user's systemd)", self.pause_works)
+            # nfs-ganesha cannot serve from a user namespace (docs/built/limits.md): the lab
             # refuses such an engine before making anything, and this cell checks it says so
             self.step("lab up refused, nothing made (nfs-ganesha needs open_by_handle_at)", self.up_refused)
             self.step("lab down", self.down)
+            # the next cell has the VM's two vCPUs to itself
+            self.step("lab engine rootless --stop", lambda: self.ran(self.lab("engine", "rootless", "--stop")))
             return {**self.result(t0), "explained": "lab up refused as documented: nfs-ganesha's open_by_handle_at "
                                                     "is refused in a user namespace"}
         if not self.step("lab up", self.up)["ok"]:
@@ -230,6 +232,10 @@ class Cell:
             host = f"unix:///run/user/{pwd.getpwnam('heartbeat-lab').pw_uid}/docker.sock"
         self.env["DOCKER_HOST"] = host
         return True, tail(res, 2), {}
+
+    @staticmethod
+    def ran(res) -> tuple:  # noqa: ANN001  (a CompletedProcess)
+        return res.returncode == 0, tail(res, 2), {}
 
     def pause_works(self):
         import docker

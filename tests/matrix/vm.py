@@ -66,11 +66,7 @@ class MatrixError(RuntimeError):
 
 
 def _run(cmd: list[str], what: str, **kw) -> subprocess.CompletedProcess:
-    res = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if res.returncode != 0:
-        tail = "\n  ".join((res.stdout + res.stderr).strip().splitlines()[-15:])
-        raise MatrixError(f"{what} failed (exit {res.returncode}):\n  {tail}")
-    return res
+    return debian.run(cmd, what, MatrixError, **kw)
 
 
 def python_requirements() -> list[str]:
@@ -118,16 +114,24 @@ def root() -> Root:
     return Root(CACHE / f"root-{root_key()}")
 
 
+TOOLS = (("debootstrap", "debootstrap"), ("qemu-system-x86_64", "qemu-system-x86"), ("qemu-img", "qemu-utils"),
+         ("mkfs.ext4", "e2fsprogs"), ("debugfs", "e2fsprogs"))
+
+
 def ensure_tools() -> None:
-    missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"), ("qemu-system-x86_64", "qemu-system-x86"),
-                                     ("qemu-img", "qemu-utils"), ("mkfs.ext4", "e2fsprogs"),
-                                     ("debugfs", "e2fsprogs")) if not shutil.which(tool)]
-    if missing:
-        say(f"installing {' '.join(sorted(set(missing)))} (apt-get) ...")
-        cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *sorted(set(missing))]
-        if subprocess.run(cmd, capture_output=True).returncode != 0:
-            _run(["apt-get", "update", "-qq"], "apt-get update")
-            _run(cmd, "apt-get install " + " ".join(missing))
+    """The VM builder's tools, installed where missing, then checked again: installing one
+    package can remove another (seen on a CI machine: qemu-system-x86 7.2 from bookworm
+    removed the qemu-utils 10.0 of bookworm-backports the machine came with, and qemu-img
+    was gone), so a second round installs what the first took away, from the same release."""
+    for _ in range(2):
+        missing = sorted({pkg for tool, pkg in TOOLS if not shutil.which(tool)})
+        if not missing:
+            return
+        debian.apt_install(missing, say, MatrixError)
+    gone = [tool for tool, _ in TOOLS if not shutil.which(tool)]
+    if gone:
+        raise MatrixError(f"expected {', '.join(gone)} after apt-get install, found none: install "
+                          f"{', '.join(sorted({p for t, p in TOOLS if t in gone}))} by hand and run again")
 
 
 def build_root(force: bool = False) -> Root:
@@ -330,6 +334,7 @@ def boot(r: Root, job: Path, work: Path, timeout_s: float) -> tuple[int | None, 
     """Boot the VM on an overlay of the cached disk with `job` as its job disk; follow the
     job's output until the VM powers off. Returns (the job's exit code or None, the
     accelerator, seconds) and leaves the job disk at work/job.img."""
+    ensure_tools()  # the disk may come from the cache, built before QEMU's packages changed
     work.mkdir(parents=True, exist_ok=True)
     accel = "kvm" if kvm_boots(r, work) else "tcg"
     say(f"booting the VM under {accel.upper()}" + ("" if accel == "kvm" else

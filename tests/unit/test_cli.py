@@ -3,6 +3,7 @@
 import pytest
 
 from lab.cli import main, parser
+from lab.cli.reference import walk
 from lab.cli.options import config_from
 from lab.errors import ConfigError
 from lab.model.config import TAKEOVER_BUDGET
@@ -61,7 +62,73 @@ def test_up_from_a_directory_takes_its_names_timers_and_addresses(tmp_path, caps
 
 
 def test_a_soak_from_a_fault_beyond_its_last_is_refused_before_any_lab_is_touched(capsys):
-    assert main(["soak", "--faults", "10", "--from", "11", "--name", "nosuchlab"]) == 2
-    assert "--from 11: expected a fault number from 1 to --faults 10" in capsys.readouterr().err
-    assert main(["soak", "--faults", "10", "--from", "0", "--name", "nosuchlab"]) == 2
-    assert "--from 0" in capsys.readouterr().err
+    assert main(["soak", "--faults", "10", "--start", "11", "--name", "nosuchlab"]) == 2
+    assert "--start 11: expected a fault number from 1 to --faults 10" in capsys.readouterr().err
+    assert main(["soak", "--faults", "10", "--start", "0", "--name", "nosuchlab"]) == 2
+    assert "--start 0" in capsys.readouterr().err
+
+
+def test_the_commands_a_lab_prints_name_that_lab_unless_it_is_the_default(monkeypatch):
+    from lab.cli import cluster
+
+    monkeypatch.delenv("LAB_NAME", raising=False)
+    monkeypatch.setattr(cluster.shutil, "which", lambda _: "/usr/local/bin/lab")
+    rows = [("lab status", "who serves"), ("lab logs ha1 -f", "the log"), ("make lab-down", "remove it")]
+    lines = cluster.commands("b", rows).splitlines()
+    assert [ln.split("  ")[1].strip() for ln in lines] == ["lab status --name b", "lab logs --name b ha1 -f",
+                                                         "make lab-down LAB_NAME=b"]
+    assert "--name" not in cluster.commands("halab", rows)  # the default lab: as typed
+    monkeypatch.setenv("LAB_NAME", "b")  # or the one $LAB_NAME names
+    assert "--name" not in cluster.commands("b", rows)
+    # `lab` not on the PATH: the output says how to get it there or what to type instead
+    monkeypatch.setattr(cluster.shutil, "which", lambda _: None)
+    assert "`sudo make install`" in cluster.commands("b", rows)
+
+
+def test_every_option_and_argument_of_every_command_says_what_it_is_for():
+    import argparse
+
+    missing = [f"lab {' '.join(path)} {a.option_strings[-1] if a.option_strings else a.dest}"
+               for path, p in walk(parser()) for a in p._actions
+               if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction, argparse._VersionAction))
+               and not a.help]
+    assert missing == []
+
+
+def test_one_name_for_one_thing_across_commands():
+    """--json wherever a command prints a result; --class for a class; --via for where probes run."""
+    words = {" ".join(path): {s for a in p._actions for s in a.option_strings} for path, p in walk(parser())}
+    for cmd in ("status", "ls", "check", "solve", "audit", "scenario", "soak", "cts", "class up", "class status"):
+        assert "--json" in words[cmd], cmd
+    for cmd in ("class up", "class status", "class reset", "class serve", "class roster", "class key", "class down"):
+        assert "--class" in words[cmd] and "--prefix" not in words[cmd], cmd
+    for cmd in ("scenario", "probe"):
+        assert "--via" in words[cmd] and "--from" not in words[cmd], cmd
+    assert "--from" not in words["soak"]  # up's --from is a folder; the soak starts at --start J
+    for cmd in ("down", "class down", "class reset"):
+        assert "--yes" in words[cmd], cmd
+
+
+def test_lab_version_and_refused_combinations(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.startswith("lab ")
+    assert main(["scenario", "list", "--writes", "--report", "x"]) == 2
+    assert "scenario list takes no --report, --writes" in capsys.readouterr().err
+    assert main(["exec", "ha1", "--name", "nosuchlab"]) == 2  # no command: refused before looking for the lab
+    assert "expected a command after the node" in capsys.readouterr().err
+
+
+def test_removing_every_lab_asks_first_and_without_a_terminal_wants_yes(monkeypatch, capsys):
+    from lab.cli import options
+
+    monkeypatch.setattr(options.sys.stdin, "isatty", lambda: False)
+    with pytest.raises(Exception, match="add --yes to go ahead"):
+        options.confirm("remove every lab", yes=False)
+    options.confirm("remove every lab", yes=True)  # --yes: no question
+    monkeypatch.setattr(options.sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda _: "n")
+    with pytest.raises(Exception, match="not confirmed: nothing was done"):
+        options.confirm("remove every lab", yes=False)
+    monkeypatch.setattr("builtins.input", lambda _: "y")
+    options.confirm("remove every lab", yes=False)

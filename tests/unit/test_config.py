@@ -3,7 +3,7 @@
 import pytest
 
 from lab.errors import ConfigError
-from lab.model.config import TIMINGS, LabConfig, Timing, check_node, check_timing
+from lab.model.config import FENCE_IPMILAN_POWER_WAIT, IPMI_CALL, TIMINGS, LabConfig, Timing, check_node, check_timing
 
 
 def problems(**changes: object) -> str:
@@ -96,6 +96,10 @@ def test_fencing_is_checked_and_the_boards_need_a_network_of_their_own():
     assert (cfg.mgmt_ip("bmc-ha1"), cfg.mgmt_ip("bmc-ha2"), cfg.mgmt_ip("ha3")) == \
         ("172.29.82.101", "172.29.82.102", "172.29.82.30")
     assert cfg.fenced_takeover[1] > cfg.crash_takeover[1]
+    assert cfg.fenced_takeover[1] - cfg.crash_takeover[1] == 2 * IPMI_CALL  # external/ipmi: status, reset
+    # Pacemaker's fence_ipmilan reboots by off and on: five calls, and its power_wait after each
+    pcmk = cfg.with_(stack="pacemaker")
+    assert pcmk.fenced_takeover[1] - pcmk.crash_takeover[1] == 5 * IPMI_CALL + 2 * FENCE_IPMILAN_POWER_WAIT
 
 
 def test_a_numbered_lab_takes_its_lan_vip_and_serial_subnet_from_one_number_and_validates():

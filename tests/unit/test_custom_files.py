@@ -10,6 +10,7 @@ import pytest
 
 from lab.errors import ConfigError
 from lab.model import custom
+from lab.model.allocate import default_vip
 from lab.model.config import LabConfig
 
 HA_CF = """\
@@ -151,3 +152,37 @@ def test_every_group_of_a_longer_haresources_is_rewritten_in_place(good: Path) -
     assert lines == ["# two groups", "# lab: was `web1 172.29.112.200 \\`", "# lab: was `  statusfile httpd`",
                      "web1 IPaddr2::172.29.112.200/24/eth0 statusfile apache2", "# lab: was `web2 Delay::1::0 httpd`",
                      "web2 Delay::1::0 apache2"]
+
+
+def test_the_sites_address_moves_to_the_labs_own_lan_only_when_that_lan_was_taken(good: Path) -> None:
+    """The pytest plugin's labs of one DIR on one engine: the second runs the cluster at an
+    address of its own, and says so; the address stays the site's wherever its LAN is free."""
+    moved = lab_cfg(lan_subnet="172.29.96.0/24", vip="172.29.96.200", site_vip="172.29.112.200")
+    own = custom.load(good, moved, place=False)
+    assert own.files["haresources"][0].decode().splitlines()[-1].startswith("web1 IPaddr2::172.29.96.200/24/eth0 Filesystem::")
+    assert any("172.29.112.200 -> IPaddr2::172.29.96.200/24/eth0: this lab's own address" in n.text
+               for n in own.differences)
+    kept = lab_cfg(lan_subnet="172.29.112.0/24", vip="172.29.112.200", site_vip="172.29.112.200")
+    assert "IPaddr2::172.29.112.200/24/eth0" in custom.load(good, kept, place=False).files["haresources"][0].decode()
+
+
+def test_the_labs_of_one_site_pick_a_free_lan_under_the_lock_when_the_sites_is_taken(monkeypatch) -> None:  # noqa: ANN001
+    from lab import machines
+
+    class Engine:  # what machines.allocated reads of an engine: its networks (one holds the site's LAN)
+        class networks:  # noqa: N801
+            @staticmethod
+            def list() -> list:
+                class Net:
+                    attrs = {"IPAM": {"Config": [{"Subnet": "172.29.112.0/24"}]}, "Labels": {}}
+                return [Net()]
+
+        api = None
+
+    site = lab_cfg(lan_subnet="172.29.112.0/24", vip="172.29.112.200", serial_subnet="172.29.113.0/24",
+                   site_vip="172.29.112.200")
+    monkeypatch.setenv("LAB_SUBNET_POOL", "172.29.80.0/20")
+    monkeypatch.setattr(machines, "socket_path", lambda client: None)  # no host routes to add
+    moved = machines.allocated(Engine(), site, frozenset({"local_port"}))
+    assert moved.vip != site.vip and moved.site_vip == site.vip
+    assert moved.vip == default_vip(moved.lan_subnet) and moved.lan_subnet != "172.29.112.0/24"

@@ -113,3 +113,17 @@ def test_the_probe_asks_the_same_url_as_fetch_from_where_it_runs(monkeypatch, wh
 
     monkeypatch.setattr(state, "local_url", lambda lab: "http://127.0.0.1:40123/")
     assert probe.Probe(FakeLab(vip_from_host), where=where).url == expected
+
+
+def test_on_a_systemd_cgroup_v2_host_the_rootless_engine_is_a_unit_of_the_users_own_systemd(tmp_path):  # noqa: ANN001
+    from lab.engine.usersystemd import user_unit
+
+    log = tmp_path / "dockerd-rootless.log"
+    unit = user_unit("/usr/share/docker.io/contrib/dockerd-rootless.sh", log)
+    lines = unit.splitlines()
+    assert "ExecStart=/usr/share/docker.io/contrib/dockerd-rootless.sh --storage-driver fuse-overlayfs" in lines
+    # its containers' cgroups are delegated to it, its log goes where the instructor reads it,
+    # and it comes back with the user's systemd (lingering) after a reboot
+    assert "Delegate=yes" in lines
+    assert f"StandardOutput=append:{log}" in lines and f"StandardError=append:{log}" in lines
+    assert "WantedBy=default.target" in lines

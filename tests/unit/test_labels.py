@@ -52,3 +52,33 @@ def test_listed_reads_a_containers_labels_and_passes_the_listing_options():
     engine = OrEngine([Container("a-ha1", lab_labels("a", "ha1")), Container("b-ha1", lab_labels("b", "ha1"))])
     assert [c.name for c in listed(engine, lab_filter("b")["label"], all=True)] == ["b-ha1"]
     assert engine.asked[1] == {"all": True}
+
+
+def test_lab_names_are_every_lab_with_an_object_of_any_kind_and_nothing_else():
+    from lab.engine.labels import lab_names
+
+    class Api:  # the low-level API's answers: containers, networks, volumes, with their labels
+        def containers(self, all: bool, filters: dict) -> list:  # noqa: A002
+            assert all and filters == lab_filter()
+            return [{"Labels": lab_labels("a", "ha1")}, {"Labels": {LABEL_LAB: "stranger"}}]  # the second: not ours
+
+        def networks(self, filters: dict) -> list:
+            return [{"Labels": lab_labels("b", "lan")}, {"Labels": None}]
+
+        def volumes(self, filters: dict) -> dict:
+            return {"Volumes": [{"Labels": lab_labels("c", "share")}]}
+
+    class Client:
+        api = Api()
+
+    assert lab_names(Client()) == {"a", "b", "c"}
+
+
+def test_lab_down_removes_boards_first_and_the_nfs_server_last():
+    # kernel NFS client: a node whose server is gone first dies too slowly for the engine
+    from lab.machines import removal_order
+
+    made = [Container(h, lab_labels("a", h)) for h in ("ha3", "nfsha", "bmc-ha2", "ha2", "ha1", "bmc-ha1")]
+    order = [c.name for c in removal_order(made)]
+    assert set(order[:2]) == {"bmc-ha1", "bmc-ha2"} and order[-1] == "nfsha"
+    assert set(order[2:-1]) == {"ha1", "ha2", "ha3"}

@@ -91,3 +91,15 @@ def test_refused_is_failed_and_silence_is_unknown():
         silent.listen(1)
         r = request(f"http://127.0.0.1:{silent.getsockname()[1]}/", 0.5, 0.3)
     assert (r["result"], r["detail"]) == ("unknown", "timeout")
+
+
+def test_a_step_that_never_got_there_tells_what_the_probe_saw_and_what_the_logs_said():
+    from lab.observe.probe import Sample
+    from lab.observe.timeline import Event
+    from lab.scenario import story
+
+    samples = [Sample(10.0, "ok", "ha1"), Sample(10.5, "failed"), Sample(11.0, "failed"), Sample(14.0, "ok", "ha1")]
+    events = [Event(12.0, "ha2", "dead", "ha1 declared dead", ""), Event(13.0, "bmc-ha1", "fence", "reset", "")]
+    text = story(samples, events, t0=10.0)
+    assert text.splitlines()[0] == "the probe: ha1 from +0.00 s -> failed from +0.50 s -> ha1 from +4.00 s"
+    assert "+   2.00 s ha2: ha1 declared dead" in text and "+   3.00 s bmc-ha1: reset" in text

@@ -13,7 +13,7 @@ def test_the_same_seed_draws_the_same_sequence_and_another_seed_another():
     assert plan(CFG, 40, "7") != plan(CFG, 40, "8")
     assert [a.index for a in plan(CFG, 5, "7")] == [1, 2, 3, 4, 5]
     assert plan(CFG, 3, "7") == plan(CFG, 40, "7")[:3]  # so `--faults K` replays the first K steps
-    # and `--from J --faults K` faults J to K, numbered as in the whole sequence
+    # and `--start J --faults K` faults J to K, numbered as in the whole sequence
     assert [a.index for a in plan(CFG, 40, "7")[37 - 1:]] == [37, 38, 39, 40]
 
 

@@ -35,3 +35,20 @@ def test_only_lines_worth_showing_are_classified():
     assert classify("info: Link 172.29.80.30:172.29.80.30 up.") is None
     assert classify("WARN: node ha1: is dead") == ("dead", "ha1 declared dead")
     assert classify("ERROR: Both machines own our resources!") == ("alarm", "Both machines own")
+
+
+def test_a_fenced_power_cut_on_pacemaker_reads_as_the_same_story_in_the_same_words():
+    # ha2's syslog, recorded on a `--stack pacemaker --stonith ipmi` lab: ha1 killed at about 56.0
+    from lab.observe.phases import cut
+
+    log = (Path(__file__).parent / "data" / "messages-pacemaker-fenced-kill.log").read_text().splitlines()
+    events = events_from_messages("ha2", log, wall_to_mono=parse_stamp("2026-12-06T01:38:55.000000+00:00"))
+    assert [(e.kind, e.text) for e in events] == [
+        ("dead", "token lost"), ("dead", "ha1 declared dead"), ("fence", "fencing ha1 (reboot)"),
+        ("fence", "ha1 fenced"), ("resource", "IPaddr2 start"), ("resource", "Filesystem start"),
+        ("resource", "apache2 start")]
+    # Corosync's consensus (2.4 s at fast timing) lies between the token's loss and the node's
+    assert 2.3 < events[1].t - events[0].t < 2.5
+    phases = cut(1.0, None, (1.0, 9.0), events, server="ha2")
+    assert [a for a, _ in phases.starts] == ["IPaddr2", "Filesystem", "apache2"]
+    assert round(phases.detection, 3) == round(events[0].t - 1.0, 3)

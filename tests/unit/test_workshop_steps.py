@@ -150,7 +150,8 @@ def test_exportfs_refuses_a_missing_directory_and_leaves_the_exports_as_they_wer
 
 
 def test_the_exercises_checks_that_break_the_cluster_come_after_the_checks_of_its_files():
-    assert [e.id for e in EXERCISES] == ["fast-takeover", "ipfail", "split-brain", "auto-failback-off"]
+    assert [e.id for e in EXERCISES] == ["fast-takeover", "ipfail", "split-brain", "auto-failback-off",
+                                           "migrate-to-pacemaker"]
     for ex in EXERCISES:
         checks = ex.checks(CFG)
         breaking = [i for i, c in enumerate(checks) if c.breaks]

@@ -47,3 +47,12 @@ def test_a_crash_of_web1_within_the_bounds_of_our_timers(ha_scenario) -> None:  
     crash = result["steps"][0]
     low, high = crash["bounds_s"]  # from ha.cf's deadtime (2 s) and keepalive (200 ms), and the lab's takeover budget
     assert (low, high) == (pytest.approx(1.8), pytest.approx(2.0 + TAKEOVER_BUDGET)) and low <= crash["outage_s"] <= high
+
+
+def test_a_lab_of_its_own_for_one_test(ha_lab, ha_lab_factory) -> None:  # noqa: ANN001
+    # a second cluster with other options, made for this test and removed after it: here the
+    # article's machines cabled and nothing configured (the workshop's first stage)
+    bare = ha_lab_factory(stage="serial")
+    assert bare.cfg.name != ha_lab.cfg.name and bare.cfg.stage == "serial"
+    assert bare.sh("ha1", "test -e /etc/ha.d/ha.cf")[0] != 0  # nothing configured there yet
+    assert ha_lab.who_serves() == "ha1"  # the session's cluster goes on serving beside it
