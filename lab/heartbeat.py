@@ -11,7 +11,8 @@ from .errors import LabError
 from .model.config import NODES, check_node
 from .model.contract import HA_ETC, HEARTBEAT_INIT, HEARTBEAT_STARTED, LAB_ETC, SERIAL_DEVICE
 from .model.render import authkeys, ha_cf
-from .roles.node import Node, serial_cable_state_script, serial_read_script, serial_write_script
+from .roles.node import (Node, serial_cable_state_script, serial_read_script, serial_write_script,
+                         udp_counters_script)
 from .observe.state import ha_log, heartbeat_running, peer_status, wait_serving
 from .waiting import wait_until
 
@@ -30,6 +31,7 @@ def serial_test(lab: LabHandle, sender: str, receiver: str, timeout: float = 30)
     reader.start()
     wait_until(f"the reader on {receiver}", lambda: (lab.run(receiver, ["test", "-e", ready]).ok, "not started"),
                timeout, interval=0.05)
+    before = {n: lab.sh(n, udp_counters_script(), timeout=10).output.strip() for n in (sender, receiver)}
     lab.sh(sender, serial_write_script(SERIAL_TEST_TEXT), timeout=timeout, check=True)
     reader.join()
     lab.run(receiver, ["rm", "-f", ready])
@@ -39,8 +41,9 @@ def serial_test(lab: LabHandle, sender: str, receiver: str, timeout: float = 30)
         raise LabError(
             f"serial test {sender} -> {receiver}: expected {receiver} to read {SERIAL_TEST_TEXT!r} from "
             f"{SERIAL_DEVICE}, got {res.output.strip()!r} (exit {res.code}). Check `lab logs {receiver}` and "
-            "the serial-cable process (ps ax | grep socat). The cable now:\n"
-            + "\n".join(f"--- {n}:\n{text}" for n, text in seen.items())
+            "the serial-cable process (ps ax | grep socat). The cable now (UDP counters before the line "
+            "was sent: " + "; ".join(f"{n}: {text.splitlines()[-1] if text else '?'}" for n, text in before.items())
+            + "):\n" + "\n".join(f"--- {n}:\n{text}" for n, text in seen.items())
         )
     return res.output.strip()
 

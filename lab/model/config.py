@@ -98,7 +98,7 @@ class LabConfig:
     auto_failback: str = "on"  # ha.cf's auto_failback: on (the article), off or legacy
     baud: int = 19200  # ha.cf's baud, the serial cable's speed
     udpport: int = 694  # ha.cf's udpport, heartbeat's on the LAN
-    serial_port: int = 7000  # the TCP port socat carries the serial cable over, between the nodes
+    serial_port: int = 7000  # the UDP port socat carries the serial cable over, between the nodes
     local_port: int = 8080  # the cluster URL on the host's 127.0.0.1; 0 picks a free port
     stage: str = "failover"  # the workshop stage the lab starts (and resets) at: lab/workshop/stages.py
     classroom: str = ""  # the class the lab belongs to (`lab class`), if any

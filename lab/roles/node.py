@@ -226,11 +226,20 @@ def serial_read_script(text: str, ready: str) -> str:
 
 
 def serial_cable_state_script() -> str:
-    """What a failed serial test should show: where the port points, who holds it, and the
-    cable's processes (a socat restarted since makes a new pty)."""
+    """What a failed serial test should show: where the port points, who holds it, the
+    cable's processes (a socat restarted since makes a new pty), the node's UDP counters and
+    the cable's socket (queued bytes, drops), and what is waiting unread on the port."""
     return (f"ls -l {SERIAL_DEVICE}; ps -eo pid,etime,args | grep -E '[s]ocat|[s]erial-cable'; "
             f"for p in /proc/[0-9]*; do ls -l $p/fd 2>/dev/null | grep -q pts/ && "
-            f"echo \"holds a pty: $(tr '\\0' ' ' < $p/cmdline)\"; done")
+            f"echo \"holds a pty: $(tr '\\0' ' ' < $p/cmdline)\"; done; "
+            f"{udp_counters_script()}; awk -v port=\":$(printf %04X ${{SERIAL_PORT:-7000}})\" 'NR==1 || substr($2, 9) == port' /proc/net/udp; "
+            f"echo 'unread on the port:'; timeout 1 cat {SERIAL_DEVICE} | od -c | tail -5")
+
+
+def udp_counters_script() -> str:
+    """The node's UDP counters (InDatagrams, NoPorts, InErrors, OutDatagrams, RcvbufErrors...):
+    taken before and after a serial test, they tell whether its datagram left and arrived."""
+    return "grep '^Udp:' /proc/net/snmp"
 
 
 def serial_write_script(text: str) -> str:
