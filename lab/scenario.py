@@ -17,7 +17,8 @@ from typing import Callable
 from . import faults, recovery, stacks
 from .engine.handle import LabHandle
 from .errors import ConfigError
-from .model.config import LabConfig
+from .model.config import TAKEOVER_BUDGET, LabConfig
+from .model.pacemaker import monitor_s
 from .observe import phases
 from .observe import writes as wr
 from .observe.audit import fault_begins
@@ -62,6 +63,12 @@ def ipfail(cfg: LabConfig) -> tuple[float, float]:
     """ipfail: the ping node is declared dead deadtime after its last answer, the nodes agree
     who sees it, then the isolated node hands over."""
     return cfg.times.deadtime - cfg.times.keepalive, 2 * cfg.times.deadtime + cfg.handover_limit
+
+
+def monitor_restart(cfg: LabConfig) -> tuple[float, float]:
+    """A resource that died is found by the stack's monitor within one interval and started
+    again in place (Pacemaker's monitor operations, every warntime)."""
+    return 0.0, monitor_s(cfg) + TAKEOVER_BUDGET
 
 
 def no_outage(cfg: LabConfig) -> tuple[float, float]:

@@ -22,7 +22,7 @@ from typing import Callable
 
 import docker.errors
 
-from . import faults, recovery
+from . import faults, recovery, stacks
 from .engine.handle import LabHandle
 from .errors import ConfigError, LabError
 from .model.config import NODES, LabConfig
@@ -34,6 +34,7 @@ from .report import write_report
 from .scenario import crash as _crash
 from .scenario import handover as _handover
 from .scenario import ipfail as _ipfail
+from .scenario import monitor_restart as _monitor_restart
 from .scenario import no_outage as _none
 from .waiting import WaitTimeout, wait_until
 
@@ -87,6 +88,19 @@ EXPECT: dict[tuple[str, bool | None], Expect] = {
 }
 
 
+# where the lab's stack does otherwise (lab/stacks.py says what each does by itself)
+MONITORED: dict[tuple[str, bool | None], Expect] = {
+    ("kill-apache", True): Expect("master", _monitor_restart,
+                                  why="the stack's monitor finds Apache dead within one interval and starts it "
+                                      "again where the group runs"),
+}
+NO_PING_FAILOVER: dict[tuple[str, bool | None], Expect] = {
+    ("isolate", True): Expect("none", None, frozenset({OUTAGE}),
+                              "nothing watches the ping node (no ipfail) and the peer is still heard over the serial "
+                              "network: the master keeps the resources its clients cannot reach until the heal"),
+}
+
+
 @dataclass(frozen=True)
 class Action:
     index: int  # 1-based step number
@@ -126,8 +140,13 @@ def plan(cfg: LabConfig, count: int, seed: str) -> list[Action]:
 
 
 def expectation(cfg: LabConfig, action: Action) -> Expect:
-    on_master = None if action.node is None else action.node == cfg.master
-    return EXPECT[(action.fault, on_master)]
+    key = (action.fault, None if action.node is None else action.node == cfg.master)
+    stack = stacks.STACKS[cfg.stack]
+    if stack.monitors and key in MONITORED:
+        return MONITORED[key]
+    if not stack.ping_failover and key in NO_PING_FAILOVER:
+        return NO_PING_FAILOVER[key]
+    return EXPECT[key]
 
 
 def expected_server(cfg: LabConfig, exp: Expect) -> str | None:

@@ -26,6 +26,9 @@ class Stack:
     standby: Act  # the node gives its resources to its peer and keeps running the stack
     takeover: Act  # the node takes the resources back from its peer
     start_cluster: Callable[[LabHandle], None]  # both nodes, the master first; done when the master serves
+    # what the stack does by itself, which the soak's expectations follow
+    monitors: bool  # finds a failed resource (a killed Apache) and starts it again where the group runs
+    ping_failover: bool  # moves the resources off a node that lost its ping node (heartbeat's ipfail)
 
 
 def _pcmk_standby(lab: LabHandle, node: str) -> None:
@@ -43,11 +46,11 @@ def _pcmk_takeover(lab: LabHandle, node: str) -> None:
 HEARTBEAT = Stack("heartbeat", "/etc/rc.d/init.d/heartbeat start", "/etc/rc.d/init.d/heartbeat stop",
                   heartbeat.start_heartbeat, heartbeat.stop_heartbeat,
                   lambda lab, node: Node(lab, node).standby(), lambda lab, node: Node(lab, node).takeover(),
-                  heartbeat.start_cluster)
+                  heartbeat.start_cluster, monitors=False, ping_failover=True)
 PACEMAKER = Stack("pacemaker", "/etc/init.d/corosync start; /etc/init.d/pacemaker start",
                   "/etc/init.d/pacemaker stop; /etc/init.d/corosync stop",
                   pacemaker.start_stack, pacemaker.stop_stack, _pcmk_standby, _pcmk_takeover,
-                  pacemaker.start_cluster)
+                  pacemaker.start_cluster, monitors=True, ping_failover=False)
 STACKS = {s.name: s for s in (HEARTBEAT, PACEMAKER)}
 
 

@@ -2,10 +2,12 @@
 
 from lab import faults
 from lab.model.config import NODES, LabConfig
-from lab.soak import (DOUBLE_OWNER, EXPECT, OUTAGE, WRONG_SERVER, Action, StepResult, catalogue, expectation,
+from lab.model.pacemaker import monitor_s
+from lab.soak import (DOUBLE_OWNER, EXPECT, MONITORED, NO_PING_FAILOVER, OUTAGE, WRONG_SERVER, Action, StepResult, catalogue, expectation,
                       hold_bounds, judge, per_kind, plan)
 
 CFG = LabConfig().with_(timing="fast")
+PCMK = CFG.with_(stack="pacemaker")
 
 
 def test_the_same_seed_draws_the_same_sequence_and_another_seed_another():
@@ -64,6 +66,27 @@ def test_apache_killed_on_the_master_is_an_outage_until_the_heal_and_that_is_exp
     assert expected == [OUTAGE] and unexpected == []
 
 
+def test_on_pacemaker_apache_killed_is_restarted_by_the_monitor_and_the_master_serves_again_within_it():
+    act = Action(1, "kill-apache", PCMK.master, 5.0)
+    bound = monitor_s(PCMK)
+    assert judge(PCMK, act, PCMK.master, bound * 0.9, True, [])[0] == []
+    # the heartbeat lab's expectation (nobody until the heal) would call this a wrong server
+    assert judge(CFG, act, CFG.master, bound * 0.9, True, [])[2] == [WRONG_SERVER]
+    # not restarted by the end of the hold, or far later than the monitor's interval: unexpected
+    assert judge(PCMK, act, None, None, False, [])[2] == [OUTAGE]
+    assert judge(PCMK, act, PCMK.master, bound + 30, True, [])[2] == [OUTAGE]
+    # the backup runs no Apache on either stack
+    assert expectation(PCMK, Action(1, "kill-apache", PCMK.backup, 5.0)) == expectation(CFG, Action(1, "kill-apache", CFG.backup, 5.0))
+
+
+def test_on_pacemaker_an_isolated_master_keeps_its_resources_until_the_heal():
+    act = Action(1, "isolate", PCMK.master, 5.0)
+    anomalies, expected, unexpected, _ = judge(PCMK, act, None, None, False, [])
+    assert anomalies == expected == [OUTAGE] and unexpected == []
+    assert judge(PCMK, act, PCMK.backup, 3.0, True, [])[2] == [WRONG_SERVER]
+    assert expectation(CFG, act).serves == "backup"  # heartbeat's ipfail hands over
+
+
 def test_per_kind_counts_runs_outages_anomalies_and_heals():
     def step(i: int, label: str, out: float | None, heal: float, unexpected=(), error="") -> StepResult:
         return StepResult(i, label, 5.0, 0.0, "ha1", out, None, list(unexpected), [], list(unexpected), heal, error)
@@ -78,3 +101,6 @@ def test_per_kind_counts_runs_outages_anomalies_and_heals():
 
 def test_every_expectation_is_for_a_fault_that_exists():
     assert {name for name, _ in EXPECT} <= set(faults.FAULTS)
+    assert set(MONITORED) | set(NO_PING_FAILOVER) <= set(EXPECT)  # alternatives to a declared expectation
+    for name, node in catalogue(PCMK):
+        assert expectation(PCMK, Action(1, name, node, 5.0)).why
