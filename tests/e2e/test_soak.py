@@ -39,8 +39,10 @@ def test_a_short_soak_ends_with_no_unexpected_anomaly_and_every_heal_restoring_t
     for s in result["faults_run"]:
         if s["expected"]:
             assert s["label"].split()[0] in ("pause", "kill-apache", "stop-nfs"), s
-        if s["label"].startswith("pause"):  # a resumed node always owned beside its peer, here
-            assert "double-owner" in s["expected"], s
+    # (the resumed master owning beside the backup is a transient the pause may show, not
+    # one it must: in a run on another lab the backup restarted heartbeat on hearing the
+    # master again before either logged "Both machines own"; the scenario pause-backup asserts
+    # the message where heartbeat's design makes it certain)
     assert "no unexpected anomaly, no failed heal" in proc.stdout
     assert (tmp_path / "timeline.png").stat().st_size > 0
     assert who_serves(lab) == lab.cfg.master
