@@ -258,13 +258,28 @@ def ensure_images(client: docker.DockerClient | None = None, say: Say = say_stde
 def remove_images(client: docker.DockerClient | None = None, say: Say = say_stderr) -> None:
     """Remove every image the lab built or bootstrapped."""
     client = client or docker.from_env()
-    # all=True: also the build stages (labelled in their Dockerfiles), not only tagged images
-    for img in client.images.list(all=True, filters={"label": f"{LABEL_APP}={APP}"}):
-        try:
-            client.images.remove(img.id, force=True)
-            say(f"removed image {', '.join(img.tags) or img.short_id}")
-        except docker.errors.NotFound:
-            pass  # went with an image removed before it
+    # all=True: also the build stages (labelled in their Dockerfiles), not only tagged images.
+    # The engine refuses to remove an image another is built on (409, "has dependent child
+    # images") in whatever order it lists them: those wait for a later pass.
+    pending = client.images.list(all=True, filters={"label": f"{LABEL_APP}={APP}"})
+    while pending:
+        refused: list[tuple[docker.models.images.Image, docker.errors.APIError]] = []
+        for img in pending:
+            try:
+                client.images.remove(img.id, force=True)
+                say(f"removed image {', '.join(img.tags) or img.short_id}")
+            except docker.errors.NotFound:
+                pass  # went with an image removed before it
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                refused.append((img, exc))
+        if len(refused) == len(pending):
+            img, exc = refused[0]
+            raise LabError(f"lab images --remove: expected to remove {len(pending)} more image(s), the engine "
+                           f"refused {', '.join(img.tags) or img.short_id}: {exc.explanation or exc}. A container "
+                           "still using it? `lab ls`, then `lab down --name NAME`")
+        pending = [img for img, _ in refused]
 
 
 @contextlib.contextmanager

@@ -127,3 +127,41 @@ def test_on_a_systemd_cgroup_v2_host_the_rootless_engine_is_a_unit_of_the_users_
     assert "Delegate=yes" in lines
     assert f"StandardOutput=append:{log}" in lines and f"StandardError=append:{log}" in lines
     assert "WantedBy=default.target" in lines
+
+
+class _Image:
+    def __init__(self, id_: str, tags: list[str]) -> None:
+        self.id, self.short_id, self.tags = id_, id_[:12], tags
+
+
+class _BuiltImages:
+    """An engine's images where `child` is built on `stage`: the stage cannot go first."""
+
+    def __init__(self, in_use: bool = False) -> None:
+        self.left = {"stage": _Image("stage", []), "child": _Image("child", ["heartbeat-lab/nfs4fuse:latest"])}
+        self.in_use = in_use
+
+    def list(self, all: bool, filters: dict) -> list:  # noqa: A002
+        return list(self.left.values())  # the parent first, as the engine listed it in run 42
+
+    def remove(self, image_id: str, force: bool) -> None:
+        import docker.errors
+        from requests import Response
+        if (image_id == "stage" and "child" in self.left) or self.in_use:
+            resp = Response()
+            resp.status_code = 409
+            raise docker.errors.APIError("409 Conflict", resp, explanation="image has dependent child images")
+        del self.left[image_id]
+
+
+def test_lab_images_remove_takes_an_image_built_on_another_before_it_and_says_what_it_cannot_remove():
+    from types import SimpleNamespace
+
+    from lab.engine.images import remove_images
+    from lab.errors import LabError
+    engine = _BuiltImages()
+    said: list[str] = []
+    remove_images(SimpleNamespace(images=engine), say=said.append)
+    assert engine.left == {} and said == ["removed image heartbeat-lab/nfs4fuse:latest", "removed image stage"]
+    with pytest.raises(LabError, match="refused .* A container still using it"):
+        remove_images(SimpleNamespace(images=_BuiltImages(in_use=True)), say=said.append)
