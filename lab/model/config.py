@@ -38,19 +38,19 @@ FSTYPES = {"kernel": "nfs", "fuse": "fuse.nfs4fuse"}
 # 2-core machine: 0.7-1.0 s on an idle host, up to 1.6 s with two other labs busy beside it,
 # up to 3.7 s with four, the load the test suite's two workers reach at moments (their labs,
 # a class of two starting, a browser, a wheel installed): the largest takeover after a hard
-# kill at that load, rounded up to the half second. heartbeat's own detection stayed within
-# deadtime + a keepalive at every load: the seconds a load adds are the agents' (forks of
-# shell scripts), which the bounds then allow, and a step's result names the phase.
-TAKEOVER_BUDGET = 4.0
+# kill at that load, rounded up to the half second; then 4.2 s on the class engine (run 42, a day
+# the suite ran 20-40 % slower throughout): 5 s. heartbeat's own detection stayed within deadtime
+# + a keepalive at every load: the seconds a load adds are the agents' (forks of shell scripts).
+TAKEOVER_BUDGET = 5.0
 # A fence through a board: ipmitool calls, each up to IPMI_CALL under the suite's load; two for
 # cluster-glue's external/ipmi (status, reset); for Pacemaker's fence_ipmilan (off, then on) five
 # (status; off, status; on, status) and its power_wait (default 2 s) after the off and the on.
 IPMI_CALL, FENCE_IPMILAN_POWER_WAIT = 1.5, 2.0
 FENCE_BUDGET = 2 * IPMI_CALL
-# a board's machine runs its firmware's self-test before it boots (images/bmc/chassis): twice
-# the takeover budget, so that a master reset by its peer's fence comes back only once the
-# peer has taken over (a real server's self-test takes a minute or more)
-BOARD_POST = 2 * TAKEOVER_BUDGET
+# a board's machine runs its firmware's self-test before it boots (images/bmc/chassis): longer
+# than a takeover under load, so that a master reset by its peer's fence comes back only once
+# the peer has taken over (a real server's self-test takes a minute or more)
+BOARD_POST = 8.0
 RQSTDELAY = 10  # s: heartbeat's compiled-in wait for its peer's answer at start-up, `lab up`'s floor
 
 

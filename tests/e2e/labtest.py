@@ -64,10 +64,9 @@ TEST_LABS = _names(TEST_LAB)
 # every lab name any worker may create, so a session cleans up what an interrupted one left
 ALL_TEST_LABS = tuple(n for i in range(MAX_WORKERS) for n in _names(_prefix(i)))
 # modules with labs of their own: run on the other worker than the modules sharing the session's lab
-# (balanced by measured times: on 2026-12-04 about 13.5 min each, the example project on the
-# session lab's worker)
-SIDE_MODULES = ("test_fencing", "test_workshop_walk", "test_classroom", "test_soak", "test_bad_input",
-                "test_workshop_exercises", "test_pacemaker")
+# (balanced by measured times: run 42 gave the side 993 s and the session 744 s; test_soak (84 s),
+# which needs only the session's lab, and test_bad_input (39 s) run beside the session's now)
+SIDE_MODULES = ("test_fencing", "test_workshop_walk", "test_classroom", "test_workshop_exercises", "test_pacemaker")
 
 
 def make_config(name: str = TEST_LAB, net: int = MAIN_NET, **changes: object) -> LabConfig:
