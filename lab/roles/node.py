@@ -82,8 +82,11 @@ def link_status_argv(cfg: LabConfig, node: str, link: str) -> list[str]:
 
 
 def booted_script(cfg: LabConfig, node: str) -> str:
-    """Exit 0 once the node booted: init done, its serial port, the LAN on eth0, the serial network."""
+    """Exit 0 once the node booted: init done, its serial port and the cable's UDP socket bound
+    (socat opens the pty, and makes its link, before it binds the socket: a line the peer sent
+    in between was lost, run 43's `lab up`), the LAN on eth0, the serial network."""
     return (f"test -e {BOOTED_MARK} && test -e {SERIAL_DEVICE} "
+            f"&& grep -q ' 00000000:{cfg.serial_port:04X} ' /proc/net/udp "
             f"&& ip -4 -o addr show dev eth0 | grep -q ' {cfg.lan_ip(node)}/' "
             f"&& ip -4 -o addr show | grep -q ' {cfg.serial_ip(node)}/'")
 
