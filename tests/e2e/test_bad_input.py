@@ -75,7 +75,8 @@ def test_a_failed_or_interrupted_up_removes_what_it_made_and_names_the_step(dock
     monkeypatch.setattr(heartbeat, "start_heartbeat", broken_start)
     with pytest.raises(LabError) as exc:
         up(make_config(name=name, net=NETS["bad-input-twice"]), client=docker, say=lambda msg: None)
-    assert "the article's step 'start-cluster': Start heartbeat, master first" in str(exc.value)
+    # the whole error on a failure (run 43 failed an earlier step, and pytest cut its report short)
+    assert "the article's step 'start-cluster': Start heartbeat, master first" in str(exc.value), str(exc.value)
     if isinstance(fault, KeyboardInterrupt):
         assert "interrupted" in str(exc.value)
     assert len(seen[0]) >= 6, f"the failure should have come after containers were made, saw {seen[0]}"
